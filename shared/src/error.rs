@@ -1,0 +1,248 @@
+//! The API's one error type, rendered as RFC 9457 problem details.
+//!
+//! Every expected failure is an [`ApiError`] with a stable machine `code`; clients switch on the
+//! code, humans read `detail`. Internal failures keep their cause for the log and show the
+//! client nothing but a request id.
+
+use http::{HeaderName, HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One offending input field of a validation error.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON-pointer-like path of the field (`recipient.email`, `items[2].quantity`).
+    pub field: String,
+    /// Stable machine code for this field's problem (`required`, `invalid_format`, …).
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    extra: Option<serde_json::Map<String, serde_json::Value>>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            headers: Vec::new(),
+            extra: None,
+            source: None,
+        }
+    }
+
+    /// 400: the request cannot be parsed at all (malformed JSON, bad query string).
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    /// 422 `validation_failed`: well-formed but invalid fields, each listed.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            many => format!("{} fields are invalid", many.len()),
+        };
+        let mut err = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail);
+        err.errors = errors;
+        err
+    }
+
+    /// 404 `not_found`: also what a project gets for another project's resource.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+
+    /// 409: the request conflicts with the resource's current state.
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    /// 401: no, or no valid, credentials.
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, detail)
+            .with_header(http::header::WWW_AUTHENTICATE, "ApiKey header=\"X-API-KEY\"")
+    }
+
+    /// 403: valid credentials that may not do this.
+    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, detail)
+    }
+
+    /// 413 `payload_too_large`.
+    pub fn payload_too_large(limit_bytes: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request body exceeds the limit of {limit_bytes} bytes"),
+        )
+    }
+
+    /// 415 `unsupported_media_type`.
+    pub fn unsupported_media_type(expected: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("expected Content-Type {expected}"),
+        )
+    }
+
+    /// 503: a dependency is unavailable; safe to retry.
+    pub fn unavailable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
+    }
+
+    /// 500 `internal_error`: the cause goes to the log, never to the client.
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        let mut err = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "an internal error occurred; quote the request id when reporting it",
+        );
+        err.source = Some(source.into());
+        err
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: impl TryInto<HeaderValue>) -> Self {
+        if let Ok(value) = value.try_into() {
+            self.headers.push((name, value));
+        }
+        self
+    }
+
+    /// Adds a member to the problem object (RFC 9457 extension members, e.g. `flag`).
+    pub fn with_member(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extra
+            .get_or_insert_with(Default::default)
+            .insert(name.to_owned(), value.into());
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
+    pub fn source_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.source.as_deref()
+    }
+
+    /// The problem+json body.
+    pub fn problem(&self, request_id: &str) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "type": format!("urn:mostrador:problem:{}", self.code),
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "code": self.code,
+            "detail": self.detail,
+            "request_id": request_id,
+        });
+        if let Some(obj) = body.as_object_mut() {
+            if !self.errors.is_empty() {
+                obj.insert("errors".into(), serde_json::json!(self.errors));
+            }
+            if let Some(extra) = &self.extra {
+                for (k, v) in extra {
+                    obj.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        body
+    }
+
+    /// Renders the HTTP response: problem+json body, request id and any extra headers.
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        let body = self.problem(request_id).to_string();
+        let mut response = Response::new(Body::Text(body));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        for (name, value) in self.headers {
+            headers.append(name, value);
+        }
+        response
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)?;
+        if let Some(source) = &self.source {
+            write!(f, " (caused by: {})", crate::telemetry::error_chain(source.as_ref()))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_problem_lists_fields_and_request_id() {
+        let err = ApiError::validation(vec![FieldError::new("recipient", "required", "is required")]);
+        let body = err.problem("req-1");
+        assert_eq!(body["status"], 422);
+        assert_eq!(body["code"], "validation_failed");
+        assert_eq!(body["type"], "urn:mostrador:problem:validation_failed");
+        assert_eq!(body["request_id"], "req-1");
+        assert_eq!(body["errors"][0]["field"], "recipient");
+        assert_eq!(body["detail"], "recipient: is required");
+    }
+
+    #[test]
+    fn internal_error_hides_its_cause_from_the_client() {
+        let err = ApiError::internal(std::io::Error::other("db password=hunter2 rejected"));
+        let response = err.into_response("req-2");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()["content-type"], PROBLEM_JSON);
+        let Body::Text(text) = response.body() else { panic!("text body") };
+        assert!(!text.contains("hunter2"));
+        assert!(text.contains("req-2"));
+    }
+
+    #[test]
+    fn extension_members_and_headers_are_rendered() {
+        let err = ApiError::forbidden("feature_disabled", "off")
+            .with_member("flag", "payments.mercadopago")
+            .with_header(http::header::RETRY_AFTER, "3");
+        assert_eq!(err.problem("r")["flag"], "payments.mercadopago");
+        let response = err.into_response("r");
+        assert_eq!(response.headers()["retry-after"], "3");
+    }
+}

@@ -1,0 +1,20 @@
+//! Mostrador's common crate: everything the Lambda functions share.
+//!
+//! Each `functions/<name>` binary is a thin shell around one entry point of this crate
+//! ([`runtime`]); the logic lives here, where unit and black-box tests reach it.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod ids;
+pub mod runtime;
+pub mod sqs;
+pub mod state;
+pub mod telemetry;
+
+pub use clock::Clock;
+pub use config::Config;
+pub use error::ApiError;
+pub use state::AppState;

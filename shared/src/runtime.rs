@@ -1,0 +1,42 @@
+//! Lambda entry points: what each `functions/<name>/src/main.rs` calls.
+//!
+//! Each builds the telemetry and the [`AppState`] once per cold start, then serves invocations.
+
+use crate::http::{respond, HttpHandler};
+use crate::sqs::{process_batch, SqsHandler};
+use crate::telemetry::{self, Sink};
+use crate::AppState;
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{service_fn, LambdaEvent};
+use std::convert::Infallible;
+
+pub type Error = lambda_runtime::Error;
+
+async fn cold_start() -> Result<&'static AppState, Error> {
+    let level = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".to_owned());
+    telemetry::init(&level, Sink::Stdout);
+    let state = AppState::from_env().await.map_err(|e| {
+        tracing::error!(error = %e, "cold start failed");
+        e
+    })?;
+    // One state per process, alive for the process's whole life.
+    Ok(Box::leak(Box::new(state)))
+}
+
+/// Serves an API Gateway HTTP API function.
+pub async fn run_http(handler: HttpHandler) -> Result<(), Error> {
+    let state = cold_start().await?;
+    lambda_http::run(lambda_http::service_fn(move |req| async move {
+        Ok::<_, Infallible>(respond(state, req, handler).await)
+    }))
+    .await
+}
+
+/// Serves an SQS-triggered function with partial batch failure reporting.
+pub async fn run_sqs(handler: SqsHandler) -> Result<(), Error> {
+    let state = cold_start().await?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Infallible>(process_batch(state, event.payload, handler).await)
+    }))
+    .await
+}

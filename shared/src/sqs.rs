@@ -1,0 +1,85 @@
+//! SQS consumer plumbing: one batch in, partial batch failures out.
+//!
+//! Messages of a batch run concurrently; each failed message is reported by id in
+//! `batchItemFailures` (the function's event source mapping has `ReportBatchItemFailures`), so
+//! only that message returns to the queue and, after `maxReceiveCount`, to its dead-letter queue.
+
+use crate::AppState;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
+use tracing::Instrument;
+
+/// Why a message was not processed.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    /// Worth another try (throttling, a dependency down): the message becomes visible again.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Retrying cannot help (malformed, unknown version). Returned so the message reaches the
+    /// DLQ after its receives; handlers record a terminal state first where they can.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// One message's handler.
+pub type SqsHandler = fn(&'static AppState, SqsMessage) -> BoxFuture<'static, Result<(), MessageError>>;
+
+/// How many messages of one batch are processed at once.
+pub const BATCH_CONCURRENCY: usize = 10;
+
+pub async fn process_batch(state: &'static AppState, event: SqsEvent, handler: SqsHandler) -> SqsBatchResponse {
+    use futures::stream::StreamExt;
+    let failures: Vec<BatchItemFailure> = futures::stream::iter(event.records)
+        .map(|message| async move {
+            let id = message.message_id.clone().unwrap_or_default();
+            let receive_count = message
+                .attributes
+                .get("ApproximateReceiveCount")
+                .cloned()
+                .unwrap_or_default();
+            let span = tracing::info_span!("message", message_id = %id, receive_count = %receive_count);
+            let outcome = AssertUnwindSafe(handler(state, message).instrument(span.clone()))
+                .catch_unwind()
+                .await;
+            let failed = match outcome {
+                Ok(Ok(())) => false,
+                Ok(Err(err)) => {
+                    span.in_scope(|| tracing::warn!(error = %err, "message failed"));
+                    true
+                }
+                Err(_) => {
+                    span.in_scope(|| tracing::error!("message handler panicked"));
+                    true
+                }
+            };
+            failed.then(|| {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                failure
+            })
+        })
+        .buffer_unordered(BATCH_CONCURRENCY)
+        .filter_map(|f| async move { f })
+        .collect()
+        .await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_response_serialises_in_lambdas_shape() {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = "m-2".into();
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = vec![failure];
+        let json = serde_json::to_value(&response).unwrap();
+        assert_eq!(json, serde_json::json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]}));
+    }
+}
