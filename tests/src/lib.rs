@@ -1,1 +1,127 @@
+//! The black-box test harness.
+//!
+//! [`shared`] starts one local stack per test binary (DynamoDB Local and moto in memory, on
+//! free ports, plus the local gateway and pollers) on a thread of its own, so every
+//! `#[tokio::test]` can call it over HTTP whatever runtime it runs on. Tests that break the
+//! stack on purpose use [`dedicated`] instead and get a stack of their own.
 
+use mostrador::telemetry::{self, Sink};
+use mostrador_devstack::{Stack, StackOptions};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+/// Every log line any stack of this test binary wrote (already scrubbed, as in production).
+pub fn log_lines() -> Vec<String> {
+    logs().lock().map(|l| l.clone()).unwrap_or_default()
+}
+
+fn logs() -> &'static Arc<Mutex<Vec<String>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<String>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        telemetry::init("info,aws_config=warn,aws_smithy_runtime=warn", Sink::Memory(lines.clone()));
+        lines
+    })
+}
+
+fn options() -> StackOptions {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let mut options = StackOptions::ephemeral(repo_root());
+    options.stack_name = format!("t{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    options
+}
+
+/// What tests know of the shared stack.
+#[derive(Debug, Clone)]
+pub struct TestStack {
+    pub api_url: String,
+}
+
+/// The stack shared by every test of this binary.
+pub fn shared() -> &'static TestStack {
+    static STACK: OnceLock<TestStack> = OnceLock::new();
+    STACK.get_or_init(|| {
+        let _ = logs();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                match Stack::start(options()).await {
+                    Ok(stack) => {
+                        let _ = tx.send(Ok(TestStack {
+                            api_url: stack.api_url.clone(),
+                        }));
+                        // Lives as long as the test binary; its emulators die with it.
+                        std::future::pending::<()>().await;
+                        drop(stack);
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                    }
+                }
+            });
+        });
+        match rx.recv() {
+            Ok(Ok(stack)) => stack,
+            Ok(Err(e)) => panic!("the local stack did not start: {e} (run `make bootstrap` first?)"),
+            Err(_) => panic!("the local stack thread died"),
+        }
+    })
+}
+
+/// A stack of the caller's own, on the caller's runtime, for tests that stop emulators or call
+/// handlers in process. Shut it down at the end of the test.
+pub async fn dedicated() -> Stack {
+    let _ = logs();
+    match Stack::start(options()).await {
+        Ok(stack) => stack,
+        Err(e) => panic!("the local stack did not start: {e} (run `make bootstrap` first?)"),
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
+/// Asserts `response` is problem+json with `status` and `code`, and returns the body.
+pub async fn expect_problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    let actual = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let text = response.text().await.unwrap_or_default();
+    assert_eq!(actual, status, "status; body: {text}");
+    assert_eq!(content_type, "application/problem+json", "content type; body: {text}");
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    assert_eq!(body["code"], code, "problem code; body: {text}");
+    assert_eq!(body["status"], status);
+    if let Some(id) = request_id {
+        assert_eq!(body["request_id"], id.as_str(), "problem names the request id");
+    }
+    body
+}

@@ -1,1 +1,16 @@
+//! The whole Mostrador stack on one machine, from `template.yaml`: DynamoDB Local and moto as
+//! child processes, every table/queue/secret provisioned, a local API Gateway HTTP API in front
+//! of the functions' handlers, SQS pollers standing in for Lambda's event source mappings.
+//!
+//! `make dev` runs the `devstack` binary; black-box tests start the same [`Stack`] on free ports.
 
+pub mod emulators;
+pub mod functions;
+pub mod gateway;
+pub mod pollers;
+pub mod provision;
+mod server;
+pub mod stack;
+pub mod template;
+
+pub use stack::{Stack, StackError, StackOptions};

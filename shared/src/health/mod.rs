@@ -109,7 +109,8 @@ async fn probe(state: &AppState, component: Component) -> Result<(), String> {
             .map_err(|e| classify("SQS", &e)),
         Component::Ses => state
             .ses
-            .get_account()
+            .list_email_identities()
+            .page_size(1)
             .send()
             .await
             .map(drop)

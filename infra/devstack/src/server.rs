@@ -1,0 +1,109 @@
+//! The local gateway's HTTP server: `/_local/*` control endpoints for developers and tests
+//! (fault injection, clock), everything else through the API Gateway emulation.
+
+use crate::emulators::Kind;
+use crate::gateway::{event, invoke, Incoming, SharedRoutes, MAX_BODY};
+use crate::stack::Inner;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use http::{HeaderValue, StatusCode};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+#[derive(Clone)]
+struct App {
+    routes: SharedRoutes,
+    inner: Arc<Inner>,
+}
+
+pub async fn serve(listener: tokio::net::TcpListener, routes: SharedRoutes, inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
+    let app = Router::new()
+        .route("/_local/emulators/{name}/{action}", post(control))
+        .route("/_local/clock/advance/{seconds}", post(advance_clock))
+        .fallback(gateway)
+        .with_state(App { routes, inner });
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.changed().await;
+        });
+    if let Err(e) = server.await {
+        tracing::error!(error = %e, "local gateway stopped");
+    }
+}
+
+fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
+    let body = json!({
+        "type": format!("urn:mostrador:problem:{code}"),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "code": code,
+        "detail": detail,
+    });
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(mostrador::error::PROBLEM_JSON));
+    response
+}
+
+async fn control(State(app): State<App>, Path((name, action)): Path<(String, String)>) -> Response {
+    let kind = match name.as_str() {
+        "dynamodb" => Kind::DynamoDbLocal,
+        "moto" => Kind::Moto,
+        _ => return problem(StatusCode::NOT_FOUND, "unknown_emulator", "emulators are dynamodb and moto"),
+    };
+    match action.as_str() {
+        "stop" => {
+            app.inner.stop_emulator(kind).await;
+            (StatusCode::OK, axum::Json(json!({"emulator": name, "running": false}))).into_response()
+        }
+        "start" => match app.inner.start_emulator(kind).await {
+            Ok(()) => (StatusCode::OK, axum::Json(json!({"emulator": name, "running": true}))).into_response(),
+            Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, "emulator_start_failed", &e.to_string()),
+        },
+        _ => problem(StatusCode::NOT_FOUND, "unknown_action", "actions are start and stop"),
+    }
+}
+
+async fn advance_clock(State(app): State<App>, Path(seconds): Path<i64>) -> Response {
+    app.inner.clock.advance(time::Duration::seconds(seconds));
+    let now = mostrador::clock::rfc3339(app.inner.clock.now());
+    (StatusCode::OK, axum::Json(json!({"now": now}))).into_response()
+}
+
+async fn gateway(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body exceeds API Gateway's 10 MB limit",
+        );
+    };
+    let method = parts.method.as_str().to_owned();
+    let path = parts.uri.path().to_owned();
+    let Some((target, params)) = app.routes.find(&method, &path) else {
+        return problem(StatusCode::NOT_FOUND, "route_not_found", "no route matches");
+    };
+    let incoming = Incoming {
+        method: &method,
+        path: &path,
+        raw_query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body: &body,
+        source_ip: peer.ip().to_string(),
+        request_id: ulid::Ulid::new().to_string(),
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let event = event(&incoming, &target.route, params);
+    let (status, headers, body) = invoke(target, event).await;
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}

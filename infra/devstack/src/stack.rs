@@ -1,0 +1,291 @@
+//! The whole local stack in one value: emulators, provisioned resources, one `AppState` per
+//! function (each from its own resolved environment), the gateway and the SQS pollers.
+
+use crate::emulators::{free_port, Emulator, EmulatorError, Kind, Storage};
+use crate::functions::{self, Entry};
+use crate::gateway::{RouteTable, RouteTarget};
+use crate::pollers::Poller;
+use crate::provision::{self, Physical, ProvisionError, REGION};
+use crate::template::{Template, TemplateError};
+use aws_config::BehaviorVersion;
+use mostrador::state::Endpoints;
+use mostrador::{AppState, Clock, Config};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{watch, Mutex};
+use tokio::task::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Emulator(#[from] EmulatorError),
+    #[error(transparent)]
+    Provision(#[from] ProvisionError),
+    #[error("function {function}: {message}")]
+    Function { function: String, message: String },
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Listen { port: u16, source: std::io::Error },
+}
+
+#[derive(Clone, Debug)]
+pub struct StackOptions {
+    /// The repository root: `template.yaml` and `.tools/` live there.
+    pub root: PathBuf,
+    /// 0 picks a free port.
+    pub gateway_port: u16,
+    pub dynamodb_port: u16,
+    pub moto_port: u16,
+    /// Prefix of every local resource name.
+    pub stack_name: String,
+    /// Keep DynamoDB data in `.dev/dynamodb` across restarts (`make dev`); tests use memory.
+    pub persistent: bool,
+    /// Where emulator output goes; `None` discards it.
+    pub logs_dir: Option<PathBuf>,
+}
+
+impl StackOptions {
+    /// Free ports, in-memory data: what black-box tests use.
+    pub fn ephemeral(root: PathBuf) -> Self {
+        Self {
+            root,
+            gateway_port: 0,
+            dynamodb_port: 0,
+            moto_port: 0,
+            stack_name: format!("test{}", std::process::id()),
+            persistent: false,
+            logs_dir: None,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub template: Template,
+    pub stack_name: String,
+    pub dynamodb: Mutex<Emulator>,
+    pub moto: Mutex<Emulator>,
+    pub admin_dynamodb: aws_sdk_dynamodb::Client,
+    pub admin_sqs: aws_sdk_sqs::Client,
+    pub admin_secrets: aws_sdk_secretsmanager::Client,
+    pub physical: Mutex<Physical>,
+    pub clock: Clock,
+}
+
+pub struct Stack {
+    pub api_url: String,
+    pub dynamodb_endpoint: String,
+    pub moto_endpoint: String,
+    /// Each function's resolved environment, as CloudFormation would set it.
+    pub env: BTreeMap<String, BTreeMap<String, String>>,
+    states: BTreeMap<String, &'static AppState>,
+    inner: Arc<Inner>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+fn port_or_free(port: u16) -> Result<u16, StackError> {
+    if port != 0 {
+        return Ok(port);
+    }
+    free_port().map_err(|source| StackError::Listen { port, source })
+}
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> Result<Self, StackError> {
+        let template = Template::load(&options.root.join("template.yaml"))?;
+        let tools = options.root.join(".tools");
+        if let Some(dir) = &options.logs_dir {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let log = |name: &str| options.logs_dir.as_ref().map(|d| d.join(name));
+        let storage = if options.persistent {
+            Storage::Dir(options.root.join(".dev/dynamodb"))
+        } else {
+            Storage::Memory
+        };
+        let mut dynamodb = Emulator::new(
+            Kind::DynamoDbLocal,
+            port_or_free(options.dynamodb_port)?,
+            &tools,
+            storage,
+            log("dynamodb.log"),
+        );
+        let mut moto = Emulator::new(Kind::Moto, port_or_free(options.moto_port)?, &tools, Storage::Memory, log("moto.log"));
+        let (d, m) = tokio::join!(dynamodb.start(), moto.start());
+        d?;
+        m?;
+
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "devstack"))
+            .load()
+            .await;
+        let endpoints = Endpoints {
+            dynamodb: Some(dynamodb.endpoint()),
+            sqs: Some(moto.endpoint()),
+            ses: Some(moto.endpoint()),
+            secrets_manager: Some(moto.endpoint()),
+        };
+        let admin = AppState::new(placeholder_config(), &sdk, &endpoints, Clock::system());
+        let physical = provision::provision(&template, &options.stack_name, &admin.dynamodb, &admin.sqs, &admin.secrets).await?;
+
+        let clock = Clock::adjustable();
+        let mut states = BTreeMap::new();
+        let mut env = BTreeMap::new();
+        let mut targets = Vec::new();
+        let mut pollers = Vec::new();
+        for function in &template.functions {
+            let fail = |message: String| StackError::Function {
+                function: function.binary.clone(),
+                message,
+            };
+            let mut raw = template.global_env.clone();
+            raw.extend(function.env.clone());
+            let mut resolved = BTreeMap::new();
+            for (name, value) in &raw {
+                resolved.insert(name.clone(), physical.resolve(value)?);
+            }
+            let config = Config::from_lookup(|k| resolved.get(k).cloned()).map_err(|e| fail(e.to_string()))?;
+            let state: &'static AppState = Box::leak(Box::new(AppState::new(config, &sdk, &endpoints, clock.clone())));
+            let entry = functions::lookup(&function.binary)
+                .ok_or_else(|| fail("template.yaml declares it but devstack::functions has no handler".into()))?;
+            match entry {
+                Entry::Http { handler, .. } => {
+                    for route in &function.routes {
+                        targets.push(RouteTarget {
+                            route: route.clone(),
+                            function: function.binary.clone(),
+                            state,
+                            handler,
+                        });
+                    }
+                }
+                Entry::Sqs(handler) => {
+                    for source in &function.sqs_sources {
+                        let (url, arn, _) = physical
+                            .queues
+                            .get(&source.queue_logical_id)
+                            .cloned()
+                            .ok_or_else(|| fail(format!("unknown queue {}", source.queue_logical_id)))?;
+                        pollers.push(Poller {
+                            function: function.binary.clone(),
+                            source: source.clone(),
+                            queue_url: url,
+                            queue_arn: arn,
+                            state,
+                            handler,
+                        });
+                    }
+                }
+            }
+            states.insert(function.binary.clone(), state);
+            env.insert(function.binary.clone(), resolved);
+        }
+
+        let inner = Arc::new(Inner {
+            template,
+            stack_name: options.stack_name.clone(),
+            dynamodb: Mutex::new(dynamodb),
+            moto: Mutex::new(moto),
+            admin_dynamodb: admin.dynamodb.clone(),
+            admin_sqs: admin.sqs.clone(),
+            admin_secrets: admin.secrets.clone(),
+            physical: Mutex::new(physical),
+            clock,
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        for poller in pollers {
+            tasks.push(tokio::spawn(poller.run(shutdown_rx.clone())));
+        }
+        let gateway_port = if options.gateway_port == 0 { 0 } else { options.gateway_port };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", gateway_port))
+            .await
+            .map_err(|source| StackError::Listen { port: gateway_port, source })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StackError::Listen { port: gateway_port, source })?
+            .port();
+        let routes = Arc::new(RouteTable::new(targets));
+        tasks.push(tokio::spawn(crate::server::serve(listener, routes, inner.clone(), shutdown_rx)));
+
+        let (dynamodb_endpoint, moto_endpoint) = (inner.dynamodb.lock().await.endpoint(), inner.moto.lock().await.endpoint());
+        Ok(Self {
+            api_url: format!("http://127.0.0.1:{port}"),
+            dynamodb_endpoint,
+            moto_endpoint,
+            env,
+            states,
+            inner,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// The state a function's handlers run with (the same one the gateway and pollers use).
+    pub fn state(&self, binary: &str) -> Option<&'static AppState> {
+        self.states.get(binary).copied()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    pub async fn queue_url(&self, logical_id: &str) -> Option<String> {
+        self.inner.physical.lock().await.queue_url(logical_id).map(str::to_owned)
+    }
+
+    /// Stops every task and emulator.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
+        self.inner.moto.lock().await.stop().await;
+        self.inner.dynamodb.lock().await.stop().await;
+    }
+}
+
+impl Inner {
+    /// Stops an emulator (fault injection; `POST /_local/emulators/{name}/stop`).
+    pub async fn stop_emulator(&self, kind: Kind) {
+        self.emulator(kind).lock().await.stop().await;
+    }
+
+    /// Starts an emulator again and re-creates what lived in its memory.
+    pub async fn start_emulator(&self, kind: Kind) -> Result<(), StackError> {
+        self.emulator(kind).lock().await.start().await?;
+        match kind {
+            Kind::Moto => {
+                let mut physical = self.physical.lock().await;
+                provision::provision_queues(&self.template, &self.stack_name, &self.admin_sqs, &mut physical).await?;
+            }
+            Kind::DynamoDbLocal => {
+                provision::provision(&self.template, &self.stack_name, &self.admin_dynamodb, &self.admin_sqs, &self.admin_secrets)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn emulator(&self, kind: Kind) -> &Mutex<Emulator> {
+        match kind {
+            Kind::DynamoDbLocal => &self.dynamodb,
+            Kind::Moto => &self.moto,
+        }
+    }
+}
+
+/// The admin clients never read function configuration; this only satisfies `AppState::new`.
+fn placeholder_config() -> Config {
+    Config {
+        table_name: String::new(),
+        notifications_queue_url: String::new(),
+        deliveries_queue_url: String::new(),
+        payments_queue_url: String::new(),
+        log_level: "info".into(),
+        health_timeout: std::time::Duration::from_secs(2),
+    }
+}
