@@ -52,7 +52,8 @@ pub fn rfc3339(at: OffsetDateTime) -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
-    at.format(&format).unwrap_or_else(|_| at.unix_timestamp().to_string())
+    at.format(&format)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 #[cfg(test)]

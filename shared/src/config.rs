@@ -113,7 +113,13 @@ mod tests {
         let mut env = full();
         env.insert("HEALTH_TIMEOUT_MS", "soon".into());
         let err = Config::from_lookup(|k| env.get(k).cloned()).unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { name: "HEALTH_TIMEOUT_MS", .. }));
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "HEALTH_TIMEOUT_MS",
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -21,7 +21,11 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             field: field.into(),
             code: code.into(),
@@ -30,8 +34,12 @@ impl FieldError {
     }
 }
 
+/// Boxed so every `Result<_, ApiError>` stays one pointer wide.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Problem>);
+
+#[derive(Debug)]
+struct Problem {
     status: StatusCode,
     code: &'static str,
     detail: String,
@@ -43,7 +51,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Problem {
             status,
             code,
             detail: detail.into(),
@@ -51,7 +59,7 @@ impl ApiError {
             headers: Vec::new(),
             extra: None,
             source: None,
-        }
+        }))
     }
 
     /// 400: the request cannot be parsed at all (malformed JSON, bad query string).
@@ -65,14 +73,22 @@ impl ApiError {
             [one] => format!("{}: {}", one.field, one.message),
             many => format!("{} fields are invalid", many.len()),
         };
-        let mut err = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail);
-        err.errors = errors;
+        let mut err = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            detail,
+        );
+        err.0.errors = errors;
         err
     }
 
     /// 404 `not_found`: also what a project gets for another project's resource.
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     /// 409: the request conflicts with the resource's current state.
@@ -82,8 +98,10 @@ impl ApiError {
 
     /// 401: no, or no valid, credentials.
     pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, detail)
-            .with_header(http::header::WWW_AUTHENTICATE, "ApiKey header=\"X-API-KEY\"")
+        Self::new(StatusCode::UNAUTHORIZED, code, detail).with_header(
+            http::header::WWW_AUTHENTICATE,
+            "ApiKey header=\"X-API-KEY\"",
+        )
     }
 
     /// 403: valid credentials that may not do this.
@@ -121,60 +139,60 @@ impl ApiError {
             "internal_error",
             "an internal error occurred; quote the request id when reporting it",
         );
-        err.source = Some(source.into());
+        err.0.source = Some(source.into());
         err
     }
 
     pub fn with_header(mut self, name: HeaderName, value: impl TryInto<HeaderValue>) -> Self {
         if let Ok(value) = value.try_into() {
-            self.headers.push((name, value));
+            self.0.headers.push((name, value));
         }
         self
     }
 
     /// Adds a member to the problem object (RFC 9457 extension members, e.g. `flag`).
     pub fn with_member(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
-        self.extra
+        self.0.extra
             .get_or_insert_with(Default::default)
             .insert(name.to_owned(), value.into());
         self
     }
 
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     pub fn code(&self) -> &'static str {
-        self.code
+        self.0.code
     }
 
     pub fn detail(&self) -> &str {
-        &self.detail
+        &self.0.detail
     }
 
     pub fn field_errors(&self) -> &[FieldError] {
-        &self.errors
+        &self.0.errors
     }
 
     pub fn source_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
-        self.source.as_deref()
+        self.0.source.as_deref()
     }
 
     /// The problem+json body.
     pub fn problem(&self, request_id: &str) -> serde_json::Value {
         let mut body = serde_json::json!({
-            "type": format!("urn:mostrador:problem:{}", self.code),
-            "title": self.status.canonical_reason().unwrap_or("Error"),
-            "status": self.status.as_u16(),
-            "code": self.code,
-            "detail": self.detail,
+            "type": format!("urn:mostrador:problem:{}", self.0.code),
+            "title": self.0.status.canonical_reason().unwrap_or("Error"),
+            "status": self.0.status.as_u16(),
+            "code": self.0.code,
+            "detail": self.0.detail,
             "request_id": request_id,
         });
         if let Some(obj) = body.as_object_mut() {
-            if !self.errors.is_empty() {
-                obj.insert("errors".into(), serde_json::json!(self.errors));
+            if !self.0.errors.is_empty() {
+                obj.insert("errors".into(), serde_json::json!(self.0.errors));
             }
-            if let Some(extra) = &self.extra {
+            if let Some(extra) = &self.0.extra {
                 for (k, v) in extra {
                     obj.entry(k.clone()).or_insert_with(|| v.clone());
                 }
@@ -187,10 +205,13 @@ impl ApiError {
     pub fn into_response(self, request_id: &str) -> Response<Body> {
         let body = self.problem(request_id).to_string();
         let mut response = Response::new(Body::Text(body));
-        *response.status_mut() = self.status;
+        *response.status_mut() = self.0.status;
         let headers = response.headers_mut();
-        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        for (name, value) in self.headers {
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_JSON),
+        );
+        for (name, value) in self.0.headers {
             headers.append(name, value);
         }
         response
@@ -199,9 +220,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)?;
-        if let Some(source) = &self.source {
-            write!(f, " (caused by: {})", crate::telemetry::error_chain(source.as_ref()))?;
+        write!(f, "{} {}: {}", self.0.status.as_u16(), self.0.code, self.0.detail)?;
+        if let Some(source) = &self.0.source {
+            write!(
+                f,
+                " (caused by: {})",
+                crate::telemetry::error_chain(source.as_ref())
+            )?;
         }
         Ok(())
     }
@@ -215,7 +240,11 @@ mod tests {
 
     #[test]
     fn validation_problem_lists_fields_and_request_id() {
-        let err = ApiError::validation(vec![FieldError::new("recipient", "required", "is required")]);
+        let err = ApiError::validation(vec![FieldError::new(
+            "recipient",
+            "required",
+            "is required",
+        )]);
         let body = err.problem("req-1");
         assert_eq!(body["status"], 422);
         assert_eq!(body["code"], "validation_failed");
@@ -231,7 +260,9 @@ mod tests {
         let response = err.into_response("req-2");
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()["content-type"], PROBLEM_JSON);
-        let Body::Text(text) = response.body() else { panic!("text body") };
+        let Body::Text(text) = response.body() else {
+            panic!("text body")
+        };
         assert!(!text.contains("hunter2"));
         assert!(text.contains("req-2"));
     }

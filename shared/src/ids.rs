@@ -112,7 +112,11 @@ impl<K: IdKind> FromStr for Id<K> {
             .and_then(|rest| rest.strip_prefix('_'))
             .ok_or_else(invalid)?;
         // Only canonical upper-case Crockford base32: one id, one spelling, one key.
-        if body.len() != 26 || !body.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
+        if body.len() != 26
+            || !body
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        {
             return Err(invalid());
         }
         let ulid = ulid::Ulid::from_string(body).map_err(|_| invalid())?;
@@ -160,7 +164,13 @@ mod tests {
     fn rejects_other_kinds_and_garbage() {
         let ntf = NotificationId::new().to_string();
         assert!(ntf.parse::<ProjectId>().is_err());
-        for bad in ["", "prj_", "prj_../../etc/passwd", "prj_01j0000000000000000000000a", "PRJ_01J0000000000000000000000A"] {
+        for bad in [
+            "",
+            "prj_",
+            "prj_../../etc/passwd",
+            "prj_01j0000000000000000000000a",
+            "PRJ_01J0000000000000000000000A",
+        ] {
             assert!(bad.parse::<ProjectId>().is_err(), "{bad} parsed");
         }
     }

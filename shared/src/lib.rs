@@ -5,14 +5,18 @@
 
 pub mod clock;
 pub mod config;
+pub mod contact;
 pub mod error;
 pub mod health;
 pub mod http;
 pub mod ids;
+pub mod inbound;
 pub mod runtime;
 pub mod sqs;
 pub mod state;
 pub mod telemetry;
+pub mod templates;
+pub mod webhooks;
 
 pub use clock::Clock;
 pub use config::Config;

@@ -24,12 +24,17 @@ pub enum MessageError {
 }
 
 /// One message's handler.
-pub type SqsHandler = fn(&'static AppState, SqsMessage) -> BoxFuture<'static, Result<(), MessageError>>;
+pub type SqsHandler =
+    fn(&'static AppState, SqsMessage) -> BoxFuture<'static, Result<(), MessageError>>;
 
 /// How many messages of one batch are processed at once.
 pub const BATCH_CONCURRENCY: usize = 10;
 
-pub async fn process_batch(state: &'static AppState, event: SqsEvent, handler: SqsHandler) -> SqsBatchResponse {
+pub async fn process_batch(
+    state: &'static AppState,
+    event: SqsEvent,
+    handler: SqsHandler,
+) -> SqsBatchResponse {
     use futures::stream::StreamExt;
     let failures: Vec<BatchItemFailure> = futures::stream::iter(event.records)
         .map(|message| async move {
@@ -39,7 +44,8 @@ pub async fn process_batch(state: &'static AppState, event: SqsEvent, handler: S
                 .get("ApproximateReceiveCount")
                 .cloned()
                 .unwrap_or_default();
-            let span = tracing::info_span!("message", message_id = %id, receive_count = %receive_count);
+            let span =
+                tracing::info_span!("message", message_id = %id, receive_count = %receive_count);
             let outcome = AssertUnwindSafe(handler(state, message).instrument(span.clone()))
                 .catch_unwind()
                 .await;
@@ -80,6 +86,9 @@ mod tests {
         let mut response = SqsBatchResponse::default();
         response.batch_item_failures = vec![failure];
         let json = serde_json::to_value(&response).unwrap();
-        assert_eq!(json, serde_json::json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]}));
+        assert_eq!(
+            json,
+            serde_json::json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]})
+        );
     }
 }

@@ -14,7 +14,9 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -41,7 +43,12 @@ impl AppState {
     pub async fn from_env() -> Result<Self, InitError> {
         let config = Config::from_env()?;
         let sdk = aws_config::load_from_env().await;
-        Ok(Self::new(config, &sdk, &Endpoints::default(), Clock::system()))
+        Ok(Self::new(
+            config,
+            &sdk,
+            &Endpoints::default(),
+            Clock::system(),
+        ))
     }
 
     /// Builds every client from one SDK configuration.

@@ -68,7 +68,10 @@ fn redactor() -> &'static Redactor {
             // Argon2 PHC strings (key hashes).
             (r"\$argon2(id|i|d)\$[^\s\x22]+", "$$argon2$1$***"),
             // Email addresses.
-            (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", "***@***"),
+            (
+                r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+",
+                "***@***",
+            ),
             // E.164 phone numbers.
             (r"\+[1-9][0-9]{7,14}\b", "+***"),
         ];
@@ -153,7 +156,15 @@ mod tests {
     fn masks_secrets_and_personal_data() {
         let line = r#"{"msg":"key mk_live_01ABCDEF_secretpart_x9 hdr Bearer abc.def sec whsec_MfKQ9r8GKY+/= tok APP_USR-1234567890123456-112233-abcdef-42 to ana.perez+shop@example.com.ar phone +5491155550000 hash $argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"}"#;
         let out = scrub(line);
-        for leaked in ["secretpart", "abc.def", "MfKQ9r8GKY", "1234567890123456", "ana.perez", "5491155550000", "aGFzaA"] {
+        for leaked in [
+            "secretpart",
+            "abc.def",
+            "MfKQ9r8GKY",
+            "1234567890123456",
+            "ana.perez",
+            "5491155550000",
+            "aGFzaA",
+        ] {
             assert!(!out.contains(leaked), "{leaked} leaked in {out}");
         }
         assert!(out.contains("mk_live_***"));

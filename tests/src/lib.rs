@@ -5,6 +5,9 @@
 //! `#[tokio::test]` can call it over HTTP whatever runtime it runs on. Tests that break the
 //! stack on purpose use [`dedicated`] instead and get a stack of their own.
 
+// A test harness: failing loudly is its job.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 use mostrador::telemetry::{self, Sink};
 use mostrador_devstack::{Stack, StackOptions};
 use std::path::PathBuf;
@@ -27,7 +30,10 @@ fn logs() -> &'static Arc<Mutex<Vec<String>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<String>>>> = OnceLock::new();
     LOGS.get_or_init(|| {
         let lines = Arc::new(Mutex::new(Vec::new()));
-        telemetry::init("info,aws_config=warn,aws_smithy_runtime=warn", Sink::Memory(lines.clone()));
+        telemetry::init(
+            "info,aws_config=warn,aws_smithy_runtime=warn",
+            Sink::Memory(lines.clone()),
+        );
         lines
     })
 }
@@ -35,7 +41,11 @@ fn logs() -> &'static Arc<Mutex<Vec<String>>> {
 fn options() -> StackOptions {
     static N: AtomicU32 = AtomicU32::new(0);
     let mut options = StackOptions::ephemeral(repo_root());
-    options.stack_name = format!("t{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    options.stack_name = format!(
+        "t{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
     options
 }
 
@@ -52,7 +62,11 @@ pub fn shared() -> &'static TestStack {
         let _ = logs();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     let _ = tx.send(Err(e.to_string()));
@@ -77,7 +91,9 @@ pub fn shared() -> &'static TestStack {
         });
         match rx.recv() {
             Ok(Ok(stack)) => stack,
-            Ok(Err(e)) => panic!("the local stack did not start: {e} (run `make bootstrap` first?)"),
+            Ok(Err(e)) => {
+                panic!("the local stack did not start: {e} (run `make bootstrap` first?)")
+            }
             Err(_) => panic!("the local stack thread died"),
         }
     })
@@ -101,7 +117,11 @@ pub fn client() -> reqwest::Client {
 }
 
 /// Asserts `response` is problem+json with `status` and `code`, and returns the body.
-pub async fn expect_problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+pub async fn expect_problem(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> serde_json::Value {
     let actual = response.status().as_u16();
     let content_type = response
         .headers()
@@ -116,12 +136,19 @@ pub async fn expect_problem(response: reqwest::Response, status: u16, code: &str
         .map(str::to_owned);
     let text = response.text().await.unwrap_or_default();
     assert_eq!(actual, status, "status; body: {text}");
-    assert_eq!(content_type, "application/problem+json", "content type; body: {text}");
+    assert_eq!(
+        content_type, "application/problem+json",
+        "content type; body: {text}"
+    );
     let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     assert_eq!(body["code"], code, "problem code; body: {text}");
     assert_eq!(body["status"], status);
     if let Some(id) = request_id {
-        assert_eq!(body["request_id"], id.as_str(), "problem names the request id");
+        assert_eq!(
+            body["request_id"],
+            id.as_str(),
+            "problem names the request id"
+        );
     }
     body
 }

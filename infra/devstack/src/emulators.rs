@@ -14,9 +14,17 @@ pub enum EmulatorError {
     #[error("{what} is not installed at {path}; run `make bootstrap` (scripts/bootstrap.sh)")]
     NotInstalled { what: &'static str, path: String },
     #[error("cannot start {what}: {source}")]
-    Spawn { what: &'static str, source: std::io::Error },
+    Spawn {
+        what: &'static str,
+        source: std::io::Error,
+    },
     #[error("{what} did not start listening on 127.0.0.1:{port} within {seconds} s (see {log})")]
-    NotReady { what: &'static str, port: u16, seconds: u64, log: String },
+    NotReady {
+        what: &'static str,
+        port: u16,
+        seconds: u64,
+        log: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +61,13 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    pub fn new(kind: Kind, port: u16, tools: &Path, storage: Storage, log: Option<PathBuf>) -> Self {
+    pub fn new(
+        kind: Kind,
+        port: u16,
+        tools: &Path,
+        storage: Storage,
+        log: Option<PathBuf>,
+    ) -> Self {
         Self {
             kind,
             port,
@@ -91,7 +105,10 @@ impl Emulator {
                     "-Xmx512m".to_owned(),
                     "-XX:+UseSerialGC".to_owned(),
                     "-XX:TieredStopAtLevel=1".to_owned(),
-                    format!("-Djava.library.path={}", dir.join("DynamoDBLocal_lib").display()),
+                    format!(
+                        "-Djava.library.path={}",
+                        dir.join("DynamoDBLocal_lib").display()
+                    ),
                     "-jar".to_owned(),
                     dir.join("DynamoDBLocal.jar").display().to_string(),
                     "-port".to_owned(),
@@ -102,7 +119,11 @@ impl Emulator {
                     Storage::Memory => args.push("-inMemory".to_owned()),
                     Storage::Dir(path) => {
                         let _ = std::fs::create_dir_all(path);
-                        args.extend(["-sharedDb".to_owned(), "-dbPath".to_owned(), path.display().to_string()]);
+                        args.extend([
+                            "-sharedDb".to_owned(),
+                            "-dbPath".to_owned(),
+                            path.display().to_string(),
+                        ]);
                     }
                 }
                 Ok(args)
@@ -150,7 +171,9 @@ impl Emulator {
                     .append(true)
                     .open(path)
                     .map_err(|source| EmulatorError::Spawn { what, source })?;
-                let err = file.try_clone().map_err(|source| EmulatorError::Spawn { what, source })?;
+                let err = file
+                    .try_clone()
+                    .map_err(|source| EmulatorError::Spawn { what, source })?;
                 cmd.stdout(file).stderr(err);
             }
             None => {
@@ -158,7 +181,9 @@ impl Emulator {
             }
         }
         cmd.kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|source| EmulatorError::Spawn { what, source })?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|source| EmulatorError::Spawn { what, source })?;
         let stdin = child.stdin.take().ok_or_else(|| EmulatorError::Spawn {
             what,
             source: std::io::Error::other("no stdin pipe"),
@@ -173,7 +198,11 @@ impl Emulator {
                 what,
                 port: self.port,
                 seconds,
-                log: self.log.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "no log".into()),
+                log: self
+                    .log
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "no log".into()),
             })
         }
     }
@@ -182,7 +211,10 @@ impl Emulator {
     pub async fn stop(&mut self) {
         if let Some((mut child, stdin)) = self.process.take() {
             drop(stdin);
-            if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .is_err()
+            {
                 let _ = child.kill().await;
             }
             // Wait until the port is free so a restart on the same port can bind.
@@ -199,7 +231,9 @@ impl Emulator {
 }
 
 async fn port_open(port: u16) -> bool {
-    tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+    tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_ok()
 }
 
 pub async fn wait_for_port(port: u16, limit: Duration) -> bool {

@@ -53,13 +53,15 @@ impl RouteTable {
                 .trim_start_matches('/')
                 .split('/')
                 .filter(|s| !s.is_empty())
-                .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    Some(name) => match name.strip_suffix('+') {
-                        Some(greedy) => Segment::Greedy(greedy.to_owned()),
-                        None => Segment::Param(name.to_owned()),
+                .map(
+                    |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                        Some(name) => match name.strip_suffix('+') {
+                            Some(greedy) => Segment::Greedy(greedy.to_owned()),
+                            None => Segment::Param(name.to_owned()),
+                        },
+                        None => Segment::Literal(s.to_owned()),
                     },
-                    None => Segment::Literal(s.to_owned()),
-                })
+                )
                 .collect();
             routes.push((segments, target));
         }
@@ -69,13 +71,19 @@ impl RouteTable {
     /// API Gateway's choice: the most specific matching route (literal segments beat
     /// parameters, parameters beat greedy ones), then `$default`.
     pub fn find(&self, method: &str, path: &str) -> Option<(&RouteTarget, Map<String, Value>)> {
-        let parts: Vec<&str> = path.trim_start_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+        let parts: Vec<&str> = path
+            .trim_start_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
         let mut best: Option<(Vec<u8>, &RouteTarget, Map<String, Value>)> = None;
         for (segments, target) in &self.routes {
             if target.route.method != method && target.route.method != "ANY" {
                 continue;
             }
-            let Some((score, params)) = match_path(segments, &parts) else { continue };
+            let Some((score, params)) = match_path(segments, &parts) else {
+                continue;
+            };
             if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
                 best = Some((score, target, params));
             }
@@ -96,7 +104,10 @@ fn match_path(segments: &[Segment], parts: &[&str]) -> Option<(Vec<u8>, Map<Stri
                 if i >= parts.len() {
                     return None;
                 }
-                params.insert(name.clone(), Value::String(percent_decode(&parts[i..].join("/"))));
+                params.insert(
+                    name.clone(),
+                    Value::String(percent_decode(&parts[i..].join("/"))),
+                );
                 score.push(1);
                 return Some((score, params));
             }
@@ -138,7 +149,12 @@ pub fn percent_decode(s: &str) -> String {
 
 fn is_text(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return true };
-    let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     media.is_empty()
         || media.starts_with("text/")
         || media.ends_with("/json")
@@ -165,19 +181,35 @@ pub fn event(req: &Incoming<'_>, route: &Route, path_params: Map<String, Value>)
     let mut headers = Map::new();
     let mut cookies = Vec::new();
     for name in req.headers.keys() {
-        let values: Vec<&str> = req.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        let values: Vec<&str> = req
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         if name == http::header::COOKIE {
-            cookies.extend(values.iter().flat_map(|v| v.split(';')).map(|c| Value::String(c.trim().to_owned())));
+            cookies.extend(
+                values
+                    .iter()
+                    .flat_map(|v| v.split(';'))
+                    .map(|c| Value::String(c.trim().to_owned())),
+            );
             continue;
         }
         headers.insert(name.as_str().to_owned(), Value::String(values.join(",")));
     }
-    headers.insert("x-forwarded-for".into(), Value::String(req.source_ip.clone()));
+    headers.insert(
+        "x-forwarded-for".into(),
+        Value::String(req.source_ip.clone()),
+    );
     headers.insert("x-forwarded-proto".into(), Value::String("http".into()));
     let mut query = Map::new();
     for pair in req.raw_query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (percent_decode(&k.replace('+', " ")), percent_decode(&v.replace('+', " ")));
+        let (k, v) = (
+            percent_decode(&k.replace('+', " ")),
+            percent_decode(&v.replace('+', " ")),
+        );
         match query.get_mut(&k) {
             Some(Value::String(existing)) => {
                 existing.push(',');
@@ -188,13 +220,19 @@ pub fn event(req: &Incoming<'_>, route: &Route, path_params: Map<String, Value>)
             }
         }
     }
-    let content_type = req.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = req
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let (body, base64) = if req.body.is_empty() {
         (Value::Null, false)
     } else {
         match std::str::from_utf8(req.body) {
             Ok(text) if is_text(content_type) => (Value::String(text.to_owned()), false),
-            _ => (Value::String(base64::engine::general_purpose::STANDARD.encode(req.body)), true),
+            _ => (
+                Value::String(base64::engine::general_purpose::STANDARD.encode(req.body)),
+                true,
+            ),
         }
     };
     let time_fmt = time::macros::format_description!(
@@ -246,7 +284,10 @@ pub fn event(req: &Incoming<'_>, route: &Route, path_params: Map<String, Value>)
 /// What API Gateway answers when the integration itself fails (never expected).
 fn integration_failure() -> (StatusCode, HeaderMap, Vec<u8>) {
     let mut headers = HeaderMap::new();
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         headers,
@@ -268,7 +309,9 @@ pub async fn invoke(target: &RouteTarget, event: Value) -> (StatusCode, HeaderMa
     let mut adapter = Adapter::from(lambda_http::service_fn(move |req| async move {
         Ok::<_, Infallible>(respond(state, req, handler).await)
     }));
-    let Ok(response) = adapter.call(LambdaEvent::new(request, Context::default())).await;
+    let Ok(response) = adapter
+        .call(LambdaEvent::new(request, Context::default()))
+        .await;
     let Ok(payload) = serde_json::to_value(&response) else {
         return integration_failure();
     };
@@ -276,7 +319,8 @@ pub async fn invoke(target: &RouteTarget, event: Value) -> (StatusCode, HeaderMa
 }
 
 fn from_payload(payload: &Value) -> Option<(StatusCode, HeaderMap, Vec<u8>)> {
-    let status = StatusCode::from_u16(u16::try_from(payload.get("statusCode")?.as_u64()?).ok()?).ok()?;
+    let status =
+        StatusCode::from_u16(u16::try_from(payload.get("statusCode")?.as_u64()?).ok()?).ok()?;
     let mut headers = HeaderMap::new();
     if let Some(map) = payload.get("headers").and_then(Value::as_object) {
         for (k, v) in map {
@@ -290,18 +334,30 @@ fn from_payload(payload: &Value) -> Option<(StatusCode, HeaderMap, Vec<u8>)> {
     }
     if let Some(map) = payload.get("multiValueHeaders").and_then(Value::as_object) {
         for (k, values) in map {
-            let Ok(name) = http::HeaderName::from_bytes(k.as_bytes()) else { continue };
+            let Ok(name) = http::HeaderName::from_bytes(k.as_bytes()) else {
+                continue;
+            };
             if headers.contains_key(&name) {
                 continue;
             }
-            for v in values.as_array().into_iter().flatten().filter_map(Value::as_str) {
+            for v in values
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 if let Ok(value) = HeaderValue::from_str(v) {
                     headers.append(name.clone(), value);
                 }
             }
         }
     }
-    for cookie in payload.get("cookies").and_then(Value::as_array).into_iter().flatten() {
+    for cookie in payload
+        .get("cookies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(Ok(value)) = cookie.as_str().map(HeaderValue::from_str) {
             headers.append(http::header::SET_COOKIE, value);
         }
@@ -309,7 +365,9 @@ fn from_payload(payload: &Value) -> Option<(StatusCode, HeaderMap, Vec<u8>)> {
     let body = match payload.get("body").and_then(Value::as_str) {
         None => Vec::new(),
         Some(text) if payload.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) => {
-            base64::engine::general_purpose::STANDARD.decode(text).ok()?
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .ok()?
         }
         Some(text) => text.as_bytes().to_vec(),
     };

@@ -54,11 +54,20 @@ async fn run() -> Result<(), String> {
 /// `.dev/env`: the environment a single function needs to run against this stack, for
 /// `cargo lambda watch` / `cargo lambda invoke` (see README).
 fn write_env_file(root: &std::path::Path, stack: &Stack) -> std::io::Result<()> {
-    let mut out = String::from("# Written by devstack: source it to point a function at the local stack.\n");
-    out.push_str("export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local\n");
-    out.push_str(&format!("export AWS_ENDPOINT_URL_DYNAMODB={}\n", stack.dynamodb_endpoint));
+    let mut out =
+        String::from("# Written by devstack: source it to point a function at the local stack.\n");
+    out.push_str(
+        "export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local\n",
+    );
+    out.push_str(&format!(
+        "export AWS_ENDPOINT_URL_DYNAMODB={}\n",
+        stack.dynamodb_endpoint
+    ));
     for service in ["SQS", "SESV2", "SECRETS_MANAGER"] {
-        out.push_str(&format!("export AWS_ENDPOINT_URL_{service}={}\n", stack.moto_endpoint));
+        out.push_str(&format!(
+            "export AWS_ENDPOINT_URL_{service}={}\n",
+            stack.moto_endpoint
+        ));
     }
     if let Some(env) = stack.env.values().next() {
         for (k, v) in env {
@@ -71,7 +80,10 @@ fn write_env_file(root: &std::path::Path, stack: &Stack) -> std::io::Result<()> 
 #[allow(clippy::print_stdout)]
 fn banner(stack: &Stack) {
     println!("Mostrador local stack is up");
-    println!("  API gateway       {}   try: curl {}/health", stack.api_url, stack.api_url);
+    println!(
+        "  API gateway       {}   try: curl {}/health",
+        stack.api_url, stack.api_url
+    );
     println!("  DynamoDB Local    {}", stack.dynamodb_endpoint);
     println!("  moto (SQS/SES/SM) {}", stack.moto_endpoint);
     println!("  emulator logs     .dev/logs/   function env: .dev/env");
@@ -82,13 +94,14 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

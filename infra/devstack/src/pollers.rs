@@ -108,7 +108,11 @@ impl Poller {
     fn record(&self, m: &aws_sdk_sqs::types::Message) -> Value {
         let attributes: Map<String, Value> = m
             .attributes()
-            .map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone()))).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone())))
+                    .collect()
+            })
             .unwrap_or_default();
         let message_attributes: Map<String, Value> = m
             .message_attributes()

@@ -4,8 +4,8 @@
 
 use crate::template::{intrinsic, Table, Template};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_norway::Value;
@@ -68,14 +68,18 @@ impl Physical {
                     let text = arg.as_str().unwrap_or_default();
                     self.substitute(text)
                 }
-                other => Err(ProvisionError::Template(format!("intrinsic {other} is not supported in environment values"))),
+                other => Err(ProvisionError::Template(format!(
+                    "intrinsic {other} is not supported in environment values"
+                ))),
             };
         }
         match value {
             Value::String(s) => Ok(s.clone()),
             Value::Number(n) => Ok(n.to_string()),
             Value::Bool(b) => Ok(b.to_string()),
-            other => Err(ProvisionError::Template(format!("unsupported environment value {other:?}"))),
+            other => Err(ProvisionError::Template(format!(
+                "unsupported environment value {other:?}"
+            ))),
         }
     }
 
@@ -99,7 +103,9 @@ impl Physical {
             "AWS::AccountId" => Ok(ACCOUNT.to_owned()),
             "AWS::StackName" => Ok(self.stack_name.clone()),
             "AWS::URLSuffix" => Ok("amazonaws.com".to_owned()),
-            _ => Err(ProvisionError::Template(format!("!Ref {id}: no such resource or parameter"))),
+            _ => Err(ProvisionError::Template(format!(
+                "!Ref {id}: no such resource or parameter"
+            ))),
         }
     }
 
@@ -108,8 +114,12 @@ impl Physical {
             (Some((_, arn, _)), _, "Arn") => Ok(arn.clone()),
             (Some((_, _, name)), _, "QueueName") => Ok(name.clone()),
             (Some((url, _, _)), _, "QueueUrl") => Ok(url.clone()),
-            (_, Some(name), "Arn") => Ok(format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}")),
-            _ => Err(ProvisionError::Template(format!("!GetAtt {id}.{attr} cannot be resolved locally"))),
+            (_, Some(name), "Arn") => {
+                Ok(format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"))
+            }
+            _ => Err(ProvisionError::Template(format!(
+                "!GetAtt {id}.{attr} cannot be resolved locally"
+            ))),
         }
     }
 
@@ -119,9 +129,9 @@ impl Physical {
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
-            let end = after
-                .find('}')
-                .ok_or_else(|| ProvisionError::Template(format!("unterminated ${{ in !Sub {text:?}")))?;
+            let end = after.find('}').ok_or_else(|| {
+                ProvisionError::Template(format!("unterminated ${{ in !Sub {text:?}"))
+            })?;
             let name = &after[..end];
             let value = match name.split_once('.') {
                 Some((id, attr)) => self.attribute(id, attr)?,
@@ -192,16 +202,23 @@ pub async fn provision_queues(
             .queue_url
             .unwrap_or_default();
         let arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}");
-        physical.queues.insert(queue.logical_id.clone(), (url, arn, name));
+        physical
+            .queues
+            .insert(queue.logical_id.clone(), (url, arn, name));
     }
     for queue in &template.queues {
-        let Some((dlq, max)) = &queue.redrive else { continue };
+        let Some((dlq, max)) = &queue.redrive else {
+            continue;
+        };
         let (url, _, _) = &physical.queues[&queue.logical_id];
-        let (_, dlq_arn, _) = physical
-            .queues
-            .get(dlq)
-            .ok_or_else(|| ProvisionError::Template(format!("queue {} redrives to unknown queue {dlq}", queue.logical_id)))?;
-        let policy = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max}).to_string();
+        let (_, dlq_arn, _) = physical.queues.get(dlq).ok_or_else(|| {
+            ProvisionError::Template(format!(
+                "queue {} redrives to unknown queue {dlq}",
+                queue.logical_id
+            ))
+        })?;
+        let policy =
+            serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max}).to_string();
         sqs.set_queue_attributes()
             .queue_url(url)
             .attributes(QueueAttributeName::RedrivePolicy, policy)
@@ -234,7 +251,8 @@ fn key_schema(pairs: &[(String, String)]) -> Result<Vec<KeySchemaElement>, Provi
 }
 
 fn gsi(g: &crate::template::Gsi) -> Result<GlobalSecondaryIndex, ProvisionError> {
-    let mut projection = Projection::builder().projection_type(ProjectionType::from(g.projection.as_str()));
+    let mut projection =
+        Projection::builder().projection_type(ProjectionType::from(g.projection.as_str()));
     for attr in &g.non_key_attributes {
         projection = projection.non_key_attributes(attr);
     }
@@ -246,8 +264,18 @@ fn gsi(g: &crate::template::Gsi) -> Result<GlobalSecondaryIndex, ProvisionError>
         .map_err(|e| aws_err(format!("index {}", g.name), e))
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, table: &Table) -> Result<(), ProvisionError> {
-    let existing = client.describe_table().table_name(name).send().await.ok().and_then(|d| d.table);
+async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    table: &Table,
+) -> Result<(), ProvisionError> {
+    let existing = client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .ok()
+        .and_then(|d| d.table);
     let attributes: Vec<AttributeDefinition> = table
         .attributes
         .iter()
@@ -270,7 +298,9 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, table: &Tab
             for g in &table.gsis {
                 req = req.global_secondary_indexes(gsi(g)?);
             }
-            req.send().await.map_err(|e| aws_err(format!("table {name}"), e))?;
+            req.send()
+                .await
+                .map_err(|e| aws_err(format!("table {name}"), e))?;
         }
         Some(existing) => {
             // A kept local table (make dev) gains any index the template added since.
@@ -283,7 +313,11 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, table: &Tab
                 let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
                     .index_name(&g.name)
                     .set_key_schema(Some(key_schema(&g.key_schema)?))
-                    .projection(gsi(g)?.projection.unwrap_or_else(|| Projection::builder().build()))
+                    .projection(
+                        gsi(g)?
+                            .projection
+                            .unwrap_or_else(|| Projection::builder().build()),
+                    )
                     .build()
                     .map_err(|e| aws_err(format!("index {}", g.name), e))?;
                 client
@@ -291,7 +325,9 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, table: &Tab
                     .table_name(name)
                     .set_attribute_definitions(Some(attributes.clone()))
                     .global_secondary_index_updates(
-                        aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder().create(create).build(),
+                        aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                            .create(create)
+                            .build(),
                     )
                     .send()
                     .await
@@ -306,7 +342,12 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, table: &Tab
             .build()
             .map_err(|e| aws_err("ttl", e))?;
         // Already enabled on a kept table: DynamoDB answers ValidationException; nothing to do.
-        let _ = client.update_time_to_live().table_name(name).time_to_live_specification(spec).send().await;
+        let _ = client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(spec)
+            .send()
+            .await;
     }
     Ok(())
 }

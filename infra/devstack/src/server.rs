@@ -21,16 +21,24 @@ struct App {
     inner: Arc<Inner>,
 }
 
-pub async fn serve(listener: tokio::net::TcpListener, routes: SharedRoutes, inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    routes: SharedRoutes,
+    inner: Arc<Inner>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let app = Router::new()
         .route("/_local/emulators/{name}/{action}", post(control))
         .route("/_local/clock/advance/{seconds}", post(advance_clock))
         .fallback(gateway)
         .with_state(App { routes, inner });
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.changed().await;
-        });
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = shutdown.changed().await;
+    });
     if let Err(e) = server.await {
         tracing::error!(error = %e, "local gateway stopped");
     }
@@ -45,9 +53,10 @@ fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
         "detail": detail,
     });
     let mut response = (status, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(mostrador::error::PROBLEM_JSON));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(mostrador::error::PROBLEM_JSON),
+    );
     response
 }
 
@@ -55,18 +64,40 @@ async fn control(State(app): State<App>, Path((name, action)): Path<(String, Str
     let kind = match name.as_str() {
         "dynamodb" => Kind::DynamoDbLocal,
         "moto" => Kind::Moto,
-        _ => return problem(StatusCode::NOT_FOUND, "unknown_emulator", "emulators are dynamodb and moto"),
+        _ => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "unknown_emulator",
+                "emulators are dynamodb and moto",
+            )
+        }
     };
     match action.as_str() {
         "stop" => {
             app.inner.stop_emulator(kind).await;
-            (StatusCode::OK, axum::Json(json!({"emulator": name, "running": false}))).into_response()
+            (
+                StatusCode::OK,
+                axum::Json(json!({"emulator": name, "running": false})),
+            )
+                .into_response()
         }
         "start" => match app.inner.start_emulator(kind).await {
-            Ok(()) => (StatusCode::OK, axum::Json(json!({"emulator": name, "running": true}))).into_response(),
-            Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, "emulator_start_failed", &e.to_string()),
+            Ok(()) => (
+                StatusCode::OK,
+                axum::Json(json!({"emulator": name, "running": true})),
+            )
+                .into_response(),
+            Err(e) => problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "emulator_start_failed",
+                &e.to_string(),
+            ),
         },
-        _ => problem(StatusCode::NOT_FOUND, "unknown_action", "actions are start and stop"),
+        _ => problem(
+            StatusCode::NOT_FOUND,
+            "unknown_action",
+            "actions are start and stop",
+        ),
     }
 }
 
@@ -76,7 +107,11 @@ async fn advance_clock(State(app): State<App>, Path(seconds): Path<i64>) -> Resp
     (StatusCode::OK, axum::Json(json!({"now": now}))).into_response()
 }
 
-async fn gateway(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+async fn gateway(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return problem(

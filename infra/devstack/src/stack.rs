@@ -112,14 +112,22 @@ impl Stack {
             storage,
             log("dynamodb.log"),
         );
-        let mut moto = Emulator::new(Kind::Moto, port_or_free(options.moto_port)?, &tools, Storage::Memory, log("moto.log"));
+        let mut moto = Emulator::new(
+            Kind::Moto,
+            port_or_free(options.moto_port)?,
+            &tools,
+            Storage::Memory,
+            log("moto.log"),
+        );
         let (d, m) = tokio::join!(dynamodb.start(), moto.start());
         d?;
         m?;
 
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new(REGION))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "devstack"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local", "local", None, None, "devstack",
+            ))
             .load()
             .await;
         let endpoints = Endpoints {
@@ -129,7 +137,14 @@ impl Stack {
             secrets_manager: Some(moto.endpoint()),
         };
         let admin = AppState::new(placeholder_config(), &sdk, &endpoints, Clock::system());
-        let physical = provision::provision(&template, &options.stack_name, &admin.dynamodb, &admin.sqs, &admin.secrets).await?;
+        let physical = provision::provision(
+            &template,
+            &options.stack_name,
+            &admin.dynamodb,
+            &admin.sqs,
+            &admin.secrets,
+        )
+        .await?;
 
         let clock = Clock::adjustable();
         let mut states = BTreeMap::new();
@@ -147,10 +162,17 @@ impl Stack {
             for (name, value) in &raw {
                 resolved.insert(name.clone(), physical.resolve(value)?);
             }
-            let config = Config::from_lookup(|k| resolved.get(k).cloned()).map_err(|e| fail(e.to_string()))?;
-            let state: &'static AppState = Box::leak(Box::new(AppState::new(config, &sdk, &endpoints, clock.clone())));
-            let entry = functions::lookup(&function.binary)
-                .ok_or_else(|| fail("template.yaml declares it but devstack::functions has no handler".into()))?;
+            let config = Config::from_lookup(|k| resolved.get(k).cloned())
+                .map_err(|e| fail(e.to_string()))?;
+            let state: &'static AppState = Box::leak(Box::new(AppState::new(
+                config,
+                &sdk,
+                &endpoints,
+                clock.clone(),
+            )));
+            let entry = functions::lookup(&function.binary).ok_or_else(|| {
+                fail("template.yaml declares it but devstack::functions has no handler".into())
+            })?;
             match entry {
                 Entry::Http { handler, .. } => {
                     for route in &function.routes {
@@ -168,7 +190,9 @@ impl Stack {
                             .queues
                             .get(&source.queue_logical_id)
                             .cloned()
-                            .ok_or_else(|| fail(format!("unknown queue {}", source.queue_logical_id)))?;
+                            .ok_or_else(|| {
+                                fail(format!("unknown queue {}", source.queue_logical_id))
+                            })?;
                         pollers.push(Poller {
                             function: function.binary.clone(),
                             source: source.clone(),
@@ -200,18 +224,36 @@ impl Stack {
         for poller in pollers {
             tasks.push(tokio::spawn(poller.run(shutdown_rx.clone())));
         }
-        let gateway_port = if options.gateway_port == 0 { 0 } else { options.gateway_port };
+        let gateway_port = if options.gateway_port == 0 {
+            0
+        } else {
+            options.gateway_port
+        };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", gateway_port))
             .await
-            .map_err(|source| StackError::Listen { port: gateway_port, source })?;
+            .map_err(|source| StackError::Listen {
+                port: gateway_port,
+                source,
+            })?;
         let port = listener
             .local_addr()
-            .map_err(|source| StackError::Listen { port: gateway_port, source })?
+            .map_err(|source| StackError::Listen {
+                port: gateway_port,
+                source,
+            })?
             .port();
         let routes = Arc::new(RouteTable::new(targets));
-        tasks.push(tokio::spawn(crate::server::serve(listener, routes, inner.clone(), shutdown_rx)));
+        tasks.push(tokio::spawn(crate::server::serve(
+            listener,
+            routes,
+            inner.clone(),
+            shutdown_rx,
+        )));
 
-        let (dynamodb_endpoint, moto_endpoint) = (inner.dynamodb.lock().await.endpoint(), inner.moto.lock().await.endpoint());
+        let (dynamodb_endpoint, moto_endpoint) = (
+            inner.dynamodb.lock().await.endpoint(),
+            inner.moto.lock().await.endpoint(),
+        );
         Ok(Self {
             api_url: format!("http://127.0.0.1:{port}"),
             dynamodb_endpoint,
@@ -234,7 +276,12 @@ impl Stack {
     }
 
     pub async fn queue_url(&self, logical_id: &str) -> Option<String> {
-        self.inner.physical.lock().await.queue_url(logical_id).map(str::to_owned)
+        self.inner
+            .physical
+            .lock()
+            .await
+            .queue_url(logical_id)
+            .map(str::to_owned)
     }
 
     /// Stops every task and emulator.
@@ -260,11 +307,23 @@ impl Inner {
         match kind {
             Kind::Moto => {
                 let mut physical = self.physical.lock().await;
-                provision::provision_queues(&self.template, &self.stack_name, &self.admin_sqs, &mut physical).await?;
+                provision::provision_queues(
+                    &self.template,
+                    &self.stack_name,
+                    &self.admin_sqs,
+                    &mut physical,
+                )
+                .await?;
             }
             Kind::DynamoDbLocal => {
-                provision::provision(&self.template, &self.stack_name, &self.admin_dynamodb, &self.admin_sqs, &self.admin_secrets)
-                    .await?;
+                provision::provision(
+                    &self.template,
+                    &self.stack_name,
+                    &self.admin_dynamodb,
+                    &self.admin_sqs,
+                    &self.admin_secrets,
+                )
+                .await?;
             }
         }
         Ok(())

@@ -8,7 +8,10 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("template.yaml is not valid YAML: {0}")]
     Yaml(#[from] serde_norway::Error),
     #[error("template.yaml: {0}")]
@@ -128,8 +131,14 @@ impl Template {
             }
         }
         for (id, resource) in resources {
-            let id = id.as_str().ok_or_else(|| invalid("resource id is not a string"))?.to_owned();
-            let kind = resource.get("Type").and_then(Value::as_str).unwrap_or_default();
+            let id = id
+                .as_str()
+                .ok_or_else(|| invalid("resource id is not a string"))?
+                .to_owned();
+            let kind = resource
+                .get("Type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
             match kind {
                 "AWS::DynamoDB::Table" => template.tables.push(table(&id, &props)?),
@@ -139,7 +148,9 @@ impl Template {
                     name: props.get("Name").cloned().unwrap_or(Value::Null),
                     secret_string: props.get("SecretString").and_then(scalar),
                 }),
-                "AWS::Serverless::Function" => template.functions.push(function(&id, resource, &props)?),
+                "AWS::Serverless::Function" => {
+                    template.functions.push(function(&id, resource, &props)?)
+                }
                 _ => {}
             }
         }
@@ -178,7 +189,12 @@ fn str_pairs(list: Option<&Value>, a: &str, b: &str) -> Vec<(String, String)> {
         .map(|items| {
             items
                 .iter()
-                .filter_map(|i| Some((i.get(a)?.as_str()?.to_owned(), i.get(b)?.as_str()?.to_owned())))
+                .filter_map(|i| {
+                    Some((
+                        i.get(a)?.as_str()?.to_owned(),
+                        i.get(b)?.as_str()?.to_owned(),
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -195,7 +211,11 @@ fn table(id: &str, props: &Value) -> Result<Table, TemplateError> {
         .map(|list| {
             list.iter()
                 .map(|g| Gsi {
-                    name: g.get("IndexName").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    name: g
+                        .get("IndexName")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
                     key_schema: str_pairs(g.get("KeySchema"), "AttributeName", "KeyType"),
                     projection: g
                         .get("Projection")
@@ -220,7 +240,11 @@ fn table(id: &str, props: &Value) -> Result<Table, TemplateError> {
         .and_then(scalar);
     Ok(Table {
         logical_id: id.to_owned(),
-        attributes: str_pairs(props.get("AttributeDefinitions"), "AttributeName", "AttributeType"),
+        attributes: str_pairs(
+            props.get("AttributeDefinitions"),
+            "AttributeName",
+            "AttributeType",
+        ),
         key_schema,
         gsis,
         ttl_attribute,
@@ -238,7 +262,11 @@ fn queue(id: &str, props: &Value) -> Result<Queue, TemplateError> {
             let target = policy
                 .get("deadLetterTargetArn")
                 .and_then(getatt_target)
-                .ok_or_else(|| invalid(format!("queue {id}: deadLetterTargetArn must be !GetAtt <Queue>.Arn")))?;
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "queue {id}: deadLetterTargetArn must be !GetAtt <Queue>.Arn"
+                    ))
+                })?;
             let max = number(policy.get("maxReceiveCount"))
                 .ok_or_else(|| invalid(format!("queue {id}: maxReceiveCount missing")))?;
             Some((target, max))
@@ -257,7 +285,9 @@ fn queue(id: &str, props: &Value) -> Result<Queue, TemplateError> {
 fn getatt_target(v: &Value) -> Option<String> {
     match intrinsic(v)? {
         ("GetAtt", Value::String(s)) => s.split('.').next().map(str::to_owned),
-        ("GetAtt", Value::Sequence(parts)) => parts.first().and_then(Value::as_str).map(str::to_owned),
+        ("GetAtt", Value::Sequence(parts)) => {
+            parts.first().and_then(Value::as_str).map(str::to_owned)
+        }
         _ => None,
     }
 }
@@ -295,7 +325,11 @@ fn function(id: &str, resource: &Value, props: &Value) -> Result<Function, Templ
         .and_then(|m| m.get("BuildProperties"))
         .and_then(|b| b.get("Binary"))
         .and_then(Value::as_str)
-        .ok_or_else(|| invalid(format!("function {id} has no Metadata.BuildProperties.Binary")))?
+        .ok_or_else(|| {
+            invalid(format!(
+                "function {id} has no Metadata.BuildProperties.Binary"
+            ))
+        })?
         .to_owned();
     let mut function = Function {
         logical_id: id.to_owned(),
@@ -308,11 +342,17 @@ fn function(id: &str, resource: &Value, props: &Value) -> Result<Function, Templ
     let events = props.get("Events").and_then(Value::as_mapping);
     for (name, event) in events.into_iter().flatten() {
         let name = name.as_str().unwrap_or_default();
-        let kind = event.get("Type").and_then(Value::as_str).unwrap_or_default();
+        let kind = event
+            .get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let ep = event.get("Properties").cloned().unwrap_or(Value::Null);
         match kind {
             "HttpApi" => {
-                let method = ep.get("Method").and_then(Value::as_str).map(str::to_ascii_uppercase);
+                let method = ep
+                    .get("Method")
+                    .and_then(Value::as_str)
+                    .map(str::to_ascii_uppercase);
                 let path = ep.get("Path").and_then(Value::as_str).map(str::to_owned);
                 let authorizer = ep
                     .get("Auth")
@@ -332,23 +372,32 @@ fn function(id: &str, resource: &Value, props: &Value) -> Result<Function, Templ
                         path: p,
                         authorizer,
                     },
-                    _ => return Err(invalid(format!("function {id} event {name}: give both Path and Method, or neither"))),
+                    _ => {
+                        return Err(invalid(format!(
+                            "function {id} event {name}: give both Path and Method, or neither"
+                        )))
+                    }
                 };
                 function.routes.push(route);
             }
             "SQS" => {
-                let queue = ep
-                    .get("Queue")
-                    .and_then(getatt_target)
-                    .ok_or_else(|| invalid(format!("function {id} event {name}: Queue must be !GetAtt <Queue>.Arn")))?;
+                let queue = ep.get("Queue").and_then(getatt_target).ok_or_else(|| {
+                    invalid(format!(
+                        "function {id} event {name}: Queue must be !GetAtt <Queue>.Arn"
+                    ))
+                })?;
                 let report = ep
                     .get("FunctionResponseTypes")
                     .and_then(Value::as_sequence)
-                    .is_some_and(|t| t.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures")));
+                    .is_some_and(|t| {
+                        t.iter()
+                            .any(|v| v.as_str() == Some("ReportBatchItemFailures"))
+                    });
                 function.sqs_sources.push(SqsSource {
                     queue_logical_id: queue,
                     batch_size: number(ep.get("BatchSize")).unwrap_or(10),
-                    batching_window_s: number(ep.get("MaximumBatchingWindowInSeconds")).unwrap_or(0),
+                    batching_window_s: number(ep.get("MaximumBatchingWindowInSeconds"))
+                        .unwrap_or(0),
                     report_batch_item_failures: report,
                 });
             }
@@ -357,12 +406,20 @@ fn function(id: &str, resource: &Value, props: &Value) -> Result<Function, Templ
                     .get("Schedule")
                     .or_else(|| ep.get("ScheduleExpression"))
                     .and_then(Value::as_str)
-                    .ok_or_else(|| invalid(format!("function {id} event {name}: no schedule expression")))?;
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "function {id} event {name}: no schedule expression"
+                        ))
+                    })?;
                 function.schedules.push(Schedule {
                     expression: expression.to_owned(),
                 });
             }
-            other => return Err(invalid(format!("function {id} event {name}: event type {other} is not supported locally"))),
+            other => {
+                return Err(invalid(format!(
+                    "function {id} event {name}: event type {other} is not supported locally"
+                )))
+            }
         }
     }
     Ok(function)

@@ -75,14 +75,21 @@ pub async fn check(state: &AppState, component: Component) -> ComponentHealth {
     let detail = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(problem)) => Some(problem),
-        Err(_) => Some(format!("no answer within {} ms", state.config.health_timeout.as_millis())),
+        Err(_) => Some(format!(
+            "no answer within {} ms",
+            state.config.health_timeout.as_millis()
+        )),
     };
     if let Some(detail) = &detail {
         tracing::warn!(component = component.name(), detail = %detail, latency_ms, "dependency down");
     }
     ComponentHealth {
         component,
-        status: if detail.is_none() { Status::Ok } else { Status::Down },
+        status: if detail.is_none() {
+            Status::Ok
+        } else {
+            Status::Down
+        },
         latency_ms,
         detail,
     }
@@ -94,6 +101,10 @@ async fn probe(state: &AppState, component: Component) -> Result<(), String> {
             .dynamodb
             .describe_table()
             .table_name(&state.config.table_name)
+            .customize()
+            .config_override(
+                aws_sdk_dynamodb::config::Builder::default().retry_config(no_retries()),
+            )
             .send()
             .await
             .map(drop)
@@ -103,6 +114,8 @@ async fn probe(state: &AppState, component: Component) -> Result<(), String> {
             .get_queue_attributes()
             .queue_url(&state.config.notifications_queue_url)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .customize()
+            .config_override(aws_sdk_sqs::config::Builder::default().retry_config(no_retries()))
             .send()
             .await
             .map(drop)
@@ -111,6 +124,8 @@ async fn probe(state: &AppState, component: Component) -> Result<(), String> {
             .ses
             .list_email_identities()
             .page_size(1)
+            .customize()
+            .config_override(aws_sdk_sesv2::config::Builder::default().retry_config(no_retries()))
             .send()
             .await
             .map(drop)
@@ -119,11 +134,21 @@ async fn probe(state: &AppState, component: Component) -> Result<(), String> {
             .secrets
             .get_random_password()
             .password_length(8)
+            .customize()
+            .config_override(
+                aws_sdk_secretsmanager::config::Builder::default().retry_config(no_retries()),
+            )
             .send()
             .await
             .map(drop)
             .map_err(|e| classify("Secrets Manager", &e)),
     }
+}
+
+/// A probe reports the first failure as it is: retries would hide a flapping dependency and
+/// turn "connection refused" into "timed out".
+fn no_retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
+    aws_sdk_dynamodb::config::retry::RetryConfig::disabled()
 }
 
 /// Turns an SDK error into a public, actionable sentence; the full chain goes to the log.

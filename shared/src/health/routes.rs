@@ -13,7 +13,10 @@ use lambda_http::{Body, Response};
 /// The routes this function serves, exactly as declared in `template.yaml`.
 pub const ROUTES: &[&str] = &["GET /health", "GET /health/{component}", "$default"];
 
-pub fn handler(state: &'static AppState, req: ApiRequest) -> BoxFuture<'static, Result<Response<Body>, ApiError>> {
+pub fn handler(
+    state: &'static AppState,
+    req: ApiRequest,
+) -> BoxFuture<'static, Result<Response<Body>, ApiError>> {
     handle(state, req).boxed()
 }
 

@@ -27,7 +27,9 @@ impl ApiRequest {
     pub fn from_lambda(req: lambda_http::Request) -> Self {
         let (route_key, request_id) = match req.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(ctx)) => (
-                ctx.route_key.clone().unwrap_or_else(|| "$default".to_owned()),
+                ctx.route_key
+                    .clone()
+                    .unwrap_or_else(|| "$default".to_owned()),
                 ctx.request_id.clone().unwrap_or_default(),
             ),
             _ => ("$default".to_owned(), String::new()),
@@ -39,13 +41,26 @@ impl ApiRequest {
         };
         let path_params = req
             .path_parameters_ref()
-            .map(|p| p.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+            .map(|p| {
+                p.iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect()
+            })
             .unwrap_or_default();
         let query = req
             .query_string_parameters_ref()
             .map(|q| {
                 q.iter()
-                    .map(|(k, _)| (k.to_owned(), q.all(k).unwrap_or_default().into_iter().map(str::to_owned).collect()))
+                    .map(|(k, _)| {
+                        (
+                            k.to_owned(),
+                            q.all(k)
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(str::to_owned)
+                                .collect(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -73,7 +88,12 @@ impl ApiRequest {
         self.path_params
             .get(name)
             .map(String::as_str)
-            .ok_or_else(|| ApiError::bad_request("missing_path_parameter", format!("path parameter {name} is missing")))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "missing_path_parameter",
+                    format!("path parameter {name} is missing"),
+                )
+            })
     }
 
     /// The single value of a query parameter; repeated parameters are an error.
@@ -102,21 +122,32 @@ impl ApiRequest {
     /// wrong shape.
     pub fn json_limited<T: DeserializeOwned>(&self, limit: usize) -> Result<T, ApiError> {
         let content_type = self.header("content-type").unwrap_or("");
-        let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if media != "application/json" && !media.ends_with("+json") {
             return Err(ApiError::unsupported_media_type("application/json"));
         }
         if self.body.len() > limit {
             return Err(ApiError::payload_too_large(limit));
         }
-        let text = std::str::from_utf8(&self.body)
-            .map_err(|_| ApiError::bad_request("invalid_json", "request body is not valid UTF-8"))?;
+        let text = std::str::from_utf8(&self.body).map_err(|_| {
+            ApiError::bad_request("invalid_json", "request body is not valid UTF-8")
+        })?;
         // Parse to a Value first: it separates syntax errors (400) from shape errors (422) and
         // bounds nesting (serde_json refuses more than 128 levels).
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             ApiError::bad_request(
                 "invalid_json",
-                format!("request body is not valid JSON: {} at line {} column {}", short(&e), e.line(), e.column()),
+                format!(
+                    "request body is not valid JSON: {} at line {} column {}",
+                    short(&e),
+                    e.line(),
+                    e.column()
+                ),
             )
         })?;
         serde_json::from_value(value).map_err(|e| {

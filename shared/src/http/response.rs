@@ -22,9 +22,10 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body
     let body = serde_json::to_string(value).map_err(ApiError::internal)?;
     let mut response = Response::new(Body::Text(body));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     Ok(response)
 }
 
@@ -36,7 +37,11 @@ pub fn no_content() -> Response<Body> {
 
 /// Runs `handler` for one gateway request and always produces a response: errors become
 /// problem+json, a panic becomes an opaque 500 (logged), every response carries the request id.
-pub async fn respond(state: &'static AppState, req: lambda_http::Request, handler: HttpHandler) -> Response<Body> {
+pub async fn respond(
+    state: &'static AppState,
+    req: lambda_http::Request,
+    handler: HttpHandler,
+) -> Response<Body> {
     let req = ApiRequest::from_lambda(req);
     let request_id = req.request_id.clone();
     let span = tracing::info_span!(
@@ -53,8 +58,13 @@ pub async fn respond(state: &'static AppState, req: lambda_http::Request, handle
         Ok(Ok(response)) => response,
         Ok(Err(err)) => {
             if err.status().is_server_error() {
-                let cause = err.source_error().map(|s| error_chain(s as &(dyn std::error::Error + 'static))).unwrap_or_default();
-                span.in_scope(|| tracing::error!(code = err.code(), cause = %cause, "request failed"));
+                let cause = err
+                    .source_error()
+                    .map(|s| error_chain(s as &(dyn std::error::Error + 'static)))
+                    .unwrap_or_default();
+                span.in_scope(
+                    || tracing::error!(code = err.code(), cause = %cause, "request failed"),
+                );
             }
             err.into_response(&request_id)
         }

@@ -23,7 +23,11 @@ async fn every_event_fixture_feeds_its_function() {
     let mut seen = Vec::new();
     for dir in std::fs::read_dir(&events).unwrap() {
         let dir = dir.unwrap().path();
-        assert!(dir.is_dir(), "events/ holds one folder per function, found {}", dir.display());
+        assert!(
+            dir.is_dir(),
+            "events/ holds one folder per function, found {}",
+            dir.display()
+        );
         let binary = dir.file_name().unwrap().to_string_lossy().to_string();
         let entry = lookup(&binary).unwrap_or_else(|| panic!("events/{binary}: no such function"));
         let state = stack.state(&binary).unwrap();
@@ -33,14 +37,21 @@ async fn every_event_fixture_feeds_its_function() {
             let text = std::fs::read_to_string(&path).unwrap();
             match entry {
                 Entry::Http { routes, handler } => {
-                    let request: LambdaRequest = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+                    let request: LambdaRequest =
+                        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
                     let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
                     let route = raw["routeKey"].as_str().unwrap();
-                    assert!(routes.contains(&route), "{name}: {binary} does not serve {route}");
-                    let mut adapter = Adapter::from(lambda_http::service_fn(move |req| async move {
-                        Ok::<_, Infallible>(respond(state, req, handler).await)
-                    }));
-                    let Ok(response) = adapter.call(LambdaEvent::new(request, Context::default())).await;
+                    assert!(
+                        routes.contains(&route),
+                        "{name}: {binary} does not serve {route}"
+                    );
+                    let mut adapter =
+                        Adapter::from(lambda_http::service_fn(move |req| async move {
+                            Ok::<_, Infallible>(respond(state, req, handler).await)
+                        }));
+                    let Ok(response) = adapter
+                        .call(LambdaEvent::new(request, Context::default()))
+                        .await;
                     let response = serde_json::to_value(&response).unwrap();
                     let status = response["statusCode"].as_u64().unwrap() as u16;
                     match EXPECTED.iter().find(|(f, _)| *f == name) {
@@ -54,7 +65,10 @@ async fn every_event_fixture_feeds_its_function() {
         }
     }
     for (fixture, _) in EXPECTED {
-        assert!(seen.iter().any(|s| s == fixture), "expected fixture {fixture} is missing");
+        assert!(
+            seen.iter().any(|s| s == fixture),
+            "expected fixture {fixture} is missing"
+        );
     }
     stack.shutdown().await;
 }

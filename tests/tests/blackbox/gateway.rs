@@ -5,9 +5,18 @@ use mostrador_tests::{client, expect_problem, shared};
 #[tokio::test]
 async fn unknown_routes_get_a_problem_404_with_the_request_id() {
     let api = &shared().api_url;
-    for (method, path) in [("GET", "/"), ("GET", "/v1/nothing"), ("DELETE", "/health"), ("POST", "/health/sqs/extra")] {
+    for (method, path) in [
+        ("GET", "/"),
+        ("GET", "/v1/nothing"),
+        ("DELETE", "/health"),
+        ("POST", "/health/sqs/extra"),
+    ] {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let response = client().request(method.clone(), format!("{api}{path}")).send().await.unwrap();
+        let response = client()
+            .request(method.clone(), format!("{api}{path}"))
+            .send()
+            .await
+            .unwrap();
         let body = expect_problem(response, 404, "route_not_found").await;
         assert!(body["detail"].as_str().unwrap().contains(path), "{body}");
     }
@@ -17,18 +26,28 @@ async fn unknown_routes_get_a_problem_404_with_the_request_id() {
 async fn bad_json_invalid_utf8_and_odd_headers_are_answered_4xx() {
     let api = &shared().api_url;
     let http = client();
-    let bodies: Vec<Vec<u8>> = vec![b"{".to_vec(), vec![0xff, 0xfe, 0x00, 0x9f], "[".repeat(10_000).into_bytes()];
+    let bodies: Vec<Vec<u8>> = vec![
+        b"{".to_vec(),
+        vec![0xff, 0xfe, 0x00, 0x9f],
+        "[".repeat(10_000).into_bytes(),
+    ];
     for body in bodies {
         let response = http
             .post(format!("{api}/v1/anything"))
             .header("content-type", "application/json")
-            .header("x-api-key", reqwest::header::HeaderValue::from_bytes(&[0xc3, 0x28, b'k']).unwrap())
+            .header(
+                "x-api-key",
+                reqwest::header::HeaderValue::from_bytes(&[0xc3, 0x28, b'k']).unwrap(),
+            )
             .body(body)
             .send()
             .await
             .unwrap();
         assert!(response.status().is_client_error(), "{}", response.status());
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
     }
 }
 
@@ -36,13 +55,22 @@ async fn bad_json_invalid_utf8_and_odd_headers_are_answered_4xx() {
 async fn bodies_over_the_gateway_limit_are_413() {
     let api = &shared().api_url;
     let huge = vec![b'a'; 10 * 1024 * 1024 + 1];
-    let response = client().post(format!("{api}/health")).body(huge).send().await.unwrap();
+    let response = client()
+        .post(format!("{api}/health"))
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     expect_problem(response, 413, "payload_too_large").await;
 }
 
 #[tokio::test]
 async fn path_traversal_and_encoded_segments_do_not_escape_routing() {
     let api = &shared().api_url;
-    let response = client().get(format!("{api}/health/..%2F..%2Fetc%2Fpasswd")).send().await.unwrap();
+    let response = client()
+        .get(format!("{api}/health/..%2F..%2Fetc%2Fpasswd"))
+        .send()
+        .await
+        .unwrap();
     expect_problem(response, 404, "unknown_component").await;
 }

@@ -1,4 +1,6 @@
 //! Black-box tests against the local stack. One binary, so the stack starts once.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod fixtures;
 mod gateway;

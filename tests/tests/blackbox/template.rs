@@ -11,7 +11,8 @@ fn template() -> Template {
 }
 
 fn raw() -> Value {
-    serde_norway::from_str(&std::fs::read_to_string(repo_root().join("template.yaml")).unwrap()).unwrap()
+    serde_norway::from_str(&std::fs::read_to_string(repo_root().join("template.yaml")).unwrap())
+        .unwrap()
 }
 
 #[test]
@@ -24,7 +25,10 @@ fn every_function_folder_is_deployed_and_has_a_handler() {
     let deployed: BTreeSet<String> = t.functions.iter().map(|f| f.binary.clone()).collect();
     let registered: BTreeSet<String> = BINARIES.iter().map(|b| b.to_string()).collect();
     assert_eq!(folders, deployed, "functions/ vs template.yaml");
-    assert_eq!(registered, deployed, "devstack::functions::BINARIES vs template.yaml");
+    assert_eq!(
+        registered, deployed,
+        "devstack::functions::BINARIES vs template.yaml"
+    );
     for binary in &deployed {
         assert!(lookup(binary).is_some(), "{binary} has no handler");
     }
@@ -33,15 +37,27 @@ fn every_function_folder_is_deployed_and_has_a_handler() {
 #[test]
 fn every_template_route_has_a_handler_and_vice_versa() {
     for function in template().functions {
-        let declared: BTreeSet<String> = function.routes.iter().map(|r| r.route_key.clone()).collect();
+        let declared: BTreeSet<String> = function
+            .routes
+            .iter()
+            .map(|r| r.route_key.clone())
+            .collect();
         match lookup(&function.binary).unwrap() {
             Entry::Http { routes, .. } => {
                 let served: BTreeSet<String> = routes.iter().map(|r| r.to_string()).collect();
                 assert_eq!(declared, served, "routes of {}", function.binary);
             }
             Entry::Sqs(_) => {
-                assert!(declared.is_empty(), "{} is an SQS consumer with HTTP routes", function.binary);
-                assert!(!function.sqs_sources.is_empty(), "{} consumes no queue", function.binary);
+                assert!(
+                    declared.is_empty(),
+                    "{} is an SQS consumer with HTTP routes",
+                    function.binary
+                );
+                assert!(
+                    !function.sqs_sources.is_empty(),
+                    "{} consumes no queue",
+                    function.binary
+                );
             }
         }
     }
@@ -64,10 +80,18 @@ fn queues_outlive_their_consumers_and_report_partial_failures() {
         let props = &resources[function.logical_id.as_str()]["Properties"];
         let timeout = props["Timeout"].as_u64().unwrap_or(global_timeout);
         for source in &function.sqs_sources {
-            assert!(source.report_batch_item_failures, "{}: add FunctionResponseTypes: [ReportBatchItemFailures]", function.binary);
+            assert!(
+                source.report_batch_item_failures,
+                "{}: add FunctionResponseTypes: [ReportBatchItemFailures]",
+                function.binary
+            );
             let queue = &resources[source.queue_logical_id.as_str()]["Properties"];
             let visibility = queue["VisibilityTimeout"].as_u64().unwrap_or(30);
-            assert!(visibility >= 6 * timeout, "{}: visibility {visibility} < 6 x timeout {timeout}", source.queue_logical_id);
+            assert!(
+                visibility >= 6 * timeout,
+                "{}: visibility {visibility} < 6 x timeout {timeout}",
+                source.queue_logical_id
+            );
         }
     }
 }
@@ -77,16 +101,27 @@ fn every_queue_has_a_dead_letter_queue_with_an_alarm() {
     let t = template();
     let doc = raw();
     let resources = doc["Resources"].as_mapping().unwrap();
-    let dlqs: BTreeSet<String> = t.queues.iter().filter_map(|q| q.redrive.as_ref().map(|(d, _)| d.clone())).collect();
+    let dlqs: BTreeSet<String> = t
+        .queues
+        .iter()
+        .filter_map(|q| q.redrive.as_ref().map(|(d, _)| d.clone()))
+        .collect();
     for queue in &t.queues {
-        assert!(queue.redrive.is_some() || dlqs.contains(&queue.logical_id), "{} has no DLQ", queue.logical_id);
+        assert!(
+            queue.redrive.is_some() || dlqs.contains(&queue.logical_id),
+            "{} has no DLQ",
+            queue.logical_id
+        );
     }
     for dlq in &dlqs {
         let alarmed = resources.values().any(|r| {
             r["Type"] == "AWS::CloudWatch::Alarm"
-                && r["Properties"]["Dimensions"].as_sequence().is_some_and(|d| {
-                    d.iter().any(|dim| format!("{:?}", dim["Value"]).contains(dlq.as_str()))
-                })
+                && r["Properties"]["Dimensions"]
+                    .as_sequence()
+                    .is_some_and(|d| {
+                        d.iter()
+                            .any(|dim| format!("{:?}", dim["Value"]).contains(dlq.as_str()))
+                    })
         });
         assert!(alarmed, "{dlq} has no alarm");
     }
@@ -96,7 +131,13 @@ fn every_queue_has_a_dead_letter_queue_with_an_alarm() {
 fn the_table_is_recoverable_and_encrypted() {
     let doc = raw();
     let table = &doc["Resources"]["Table"]["Properties"];
-    assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], Value::Bool(true));
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        Value::Bool(true)
+    );
     assert_eq!(table["SSESpecification"]["SSEEnabled"], Value::Bool(true));
-    assert_eq!(table["TimeToLiveSpecification"]["Enabled"], Value::Bool(true));
+    assert_eq!(
+        table["TimeToLiveSpecification"]["Enabled"],
+        Value::Bool(true)
+    );
 }

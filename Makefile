@@ -1,0 +1,49 @@
+# Mostrador task runner. The README's two commands are `make dev` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PORT_BASE ?= 3100
+TOOLS := $(CURDIR)/.tools
+export SAM_CLI_TELEMETRY := 0
+# cargo-lambda's venv first on PATH: it brings zig, which `sam build` needs.
+SAM := PATH="$(TOOLS)/cargo-lambda/bin:$$PATH" $(TOOLS)/sam/bin/sam
+
+.PHONY: help bootstrap dev test fmt fmt-check clippy lint unit sam-build invoke clean-dev
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+bootstrap: ## Install the pinned local tools into .tools/ (idempotent).
+	@bash scripts/bootstrap.sh all
+
+dev: bootstrap ## Start the whole stack locally (Ctrl-C stops it).
+	cargo build -p mostrador-devstack --bin devstack
+	./target/debug/devstack --port-base $(PORT_BASE)
+
+test: bootstrap fmt-check clippy lint unit ## Run every check and test (what CI runs).
+
+fmt: ## Format the code.
+	cargo fmt --all
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+lint: ## cfn-lint and sam validate --lint on template.yaml.
+	$(TOOLS)/pytools/bin/cfn-lint template.yaml
+	$(SAM) validate --lint
+
+unit: ## Unit and black-box tests (starts its own emulators on free ports).
+	cargo test --workspace
+
+sam-build: bootstrap ## Build every function for Lambda (x86_64, release profile).
+	$(SAM) build
+
+invoke: ## Invoke one function with a fixture: make invoke FN=health EVENT=events/health/get-health.json
+	@test -f .dev/env || { echo "start the stack first (make dev)"; exit 1; }
+	source .dev/env && PATH="$(TOOLS)/cargo-lambda/bin:$$PATH" cargo lambda invoke -A 127.0.0.1 $(FN) --data-file $(EVENT)
+
+clean-dev: ## Forget the local stack's saved data (.dev/).
+	rm -rf .dev
