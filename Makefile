@@ -42,8 +42,7 @@ sam-build: bootstrap ## Build every function for Lambda (x86_64, release profile
 	$(SAM) build
 
 invoke: ## Invoke one function with a fixture: make invoke FN=health EVENT=events/health/get-health.json
-	@test -f .dev/env || { echo "start the stack first (make dev)"; exit 1; }
-	source .dev/env && PATH="$(TOOLS)/cargo-lambda/bin:$$PATH" cargo lambda invoke -A 127.0.0.1 $(FN) --data-file $(EVENT)
+	bash scripts/invoke.sh $(FN) $(EVENT)
 
 clean-dev: ## Forget the local stack's saved data (.dev/).
 	rm -rf .dev
