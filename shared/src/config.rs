@@ -12,6 +12,7 @@ pub const ENV_VARS: &[&str] = &[
     "NOTIFICATIONS_QUEUE_URL",
     "DELIVERIES_QUEUE_URL",
     "PAYMENTS_QUEUE_URL",
+    "SECRETS_PREFIX",
     "LOG_LEVEL",
     "HEALTH_TIMEOUT_MS",
 ];
@@ -26,6 +27,9 @@ pub struct Config {
     pub deliveries_queue_url: String,
     /// `PAYMENTS_QUEUE_URL`: SQS queue feeding the payment sync.
     pub payments_queue_url: String,
+    /// `SECRETS_PREFIX`: where per-project provider credentials live in Secrets Manager
+    /// (`<prefix>/projects/<project id>/<provider>`), e.g. `mostrador/prod`.
+    pub secrets_prefix: String,
     /// `LOG_LEVEL`: a `tracing` filter such as `info` or `mostrador=debug,info` (default `info`).
     pub log_level: String,
     /// `HEALTH_TIMEOUT_MS`: how long one dependency check may take before it counts as down
@@ -71,6 +75,7 @@ impl Config {
             notifications_queue_url: required("NOTIFICATIONS_QUEUE_URL")?,
             deliveries_queue_url: required("DELIVERIES_QUEUE_URL")?,
             payments_queue_url: required("PAYMENTS_QUEUE_URL")?,
+            secrets_prefix: required("SECRETS_PREFIX")?.trim_end_matches('/').to_owned(),
             log_level: lookup("LOG_LEVEL").unwrap_or_else(|| "info".to_owned()),
             health_timeout: Duration::from_millis(health_timeout_ms),
         })

@@ -152,7 +152,8 @@ impl ApiError {
 
     /// Adds a member to the problem object (RFC 9457 extension members, e.g. `flag`).
     pub fn with_member(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
-        self.0.extra
+        self.0
+            .extra
             .get_or_insert_with(Default::default)
             .insert(name.to_owned(), value.into());
         self
@@ -220,7 +221,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.0.status.as_u16(), self.0.code, self.0.detail)?;
+        write!(
+            f,
+            "{} {}: {}",
+            self.0.status.as_u16(),
+            self.0.code,
+            self.0.detail
+        )?;
         if let Some(source) = &self.0.source {
             write!(
                 f,

@@ -3,9 +3,12 @@
 //! Each `functions/<name>` binary is a thin shell around one entry point of this crate
 //! ([`runtime`]); the logic lives here, where unit and black-box tests reach it.
 
+pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod contact;
+pub mod credentials;
+pub mod db;
 pub mod error;
 pub mod health;
 pub mod http;
@@ -16,6 +19,7 @@ pub mod sqs;
 pub mod state;
 pub mod telemetry;
 pub mod templates;
+pub mod tenancy;
 pub mod webhooks;
 
 pub use clock::Clock;

@@ -10,6 +10,8 @@ pub struct AppState {
     pub ses: aws_sdk_sesv2::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub clock: Clock,
+    /// Warm-container cache of verified API keys (see `tenancy::apikey::KeyCache`).
+    pub keys: crate::tenancy::apikey::KeyCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -88,6 +90,7 @@ impl AppState {
             ses,
             secrets,
             clock,
+            keys: Default::default(),
         }
     }
 }

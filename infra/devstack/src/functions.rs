@@ -15,11 +15,19 @@ pub enum Entry {
 }
 
 /// Every function binary (`functions/<name>`), in the order `template.yaml` declares them.
-pub const BINARIES: &[&str] = &["health"];
+pub const BINARIES: &[&str] = &["health", "project", "admin"];
 
 pub fn lookup(binary: &str) -> Option<Entry> {
-    use mostrador::health;
+    use mostrador::{admin, health, tenancy};
     match binary {
+        "project" => Some(Entry::Http {
+            routes: tenancy::routes::ROUTES,
+            handler: tenancy::routes::handler,
+        }),
+        "admin" => Some(Entry::Http {
+            routes: admin::routes::ROUTES,
+            handler: admin::routes::handler,
+        }),
         "health" => Some(Entry::Http {
             routes: health::routes::ROUTES,
             handler: health::routes::handler,

@@ -265,6 +265,20 @@ pub fn event(req: &Incoming<'_>, route: &Route, path_params: Map<String, Value>)
         "isBase64Encoded": base64,
     });
     if let Some(obj) = event.as_object_mut() {
+        if route.authorizer.as_deref() == Some("AWS_IAM") {
+            if let Some(ctx) = obj.get_mut("requestContext").and_then(Value::as_object_mut) {
+                ctx.insert(
+                    "authorizer".into(),
+                    json!({"iam": {
+                        "accessKey": "LOCALOPERATOR",
+                        "accountId": crate::provision::ACCOUNT,
+                        "callerId": "LOCALOPERATOR",
+                        "userArn": format!("arn:aws:iam::{}:user/local-operator", crate::provision::ACCOUNT),
+                        "userId": "LOCALOPERATOR",
+                    }}),
+                );
+            }
+        }
         if !cookies.is_empty() {
             obj.insert("cookies".into(), Value::Array(cookies));
         }

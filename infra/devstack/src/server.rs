@@ -125,6 +125,18 @@ async fn gateway(
     let Some((target, params)) = app.routes.find(&method, &path) else {
         return problem(StatusCode::NOT_FOUND, "route_not_found", "no route matches");
     };
+    if target.route.authorizer.as_deref() == Some("AWS_IAM") {
+        let expected = format!("Bearer {}", app.inner.operator_token);
+        let presented = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        if presented != Some(expected.as_str()) {
+            // API Gateway refuses unsigned requests to IAM routes before any function runs.
+            return problem(
+                StatusCode::FORBIDDEN,
+                "operator_auth_required",
+                "this route needs IAM authorization; locally, send Authorization: Bearer <operator token>",
+            );
+        }
+    }
     let incoming = Incoming {
         method: &method,
         path: &path,

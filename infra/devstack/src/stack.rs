@@ -71,6 +71,8 @@ pub(crate) struct Inner {
     pub admin_secrets: aws_sdk_secretsmanager::Client,
     pub physical: Mutex<Physical>,
     pub clock: Clock,
+    /// Stands in for IAM on `AWS_IAM` routes: `Authorization: Bearer <token>` (local only).
+    pub operator_token: String,
 }
 
 pub struct Stack {
@@ -218,6 +220,7 @@ impl Stack {
             admin_secrets: admin.secrets.clone(),
             physical: Mutex::new(physical),
             clock,
+            operator_token: format!("local-operator-{}", ulid::Ulid::new().to_string().to_ascii_lowercase()),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -269,6 +272,11 @@ impl Stack {
     /// The state a function's handlers run with (the same one the gateway and pollers use).
     pub fn state(&self, binary: &str) -> Option<&'static AppState> {
         self.states.get(binary).copied()
+    }
+
+    /// The token the local gateway accepts on IAM-protected routes (`/admin/*`).
+    pub fn operator_token(&self) -> &str {
+        &self.inner.operator_token
     }
 
     pub fn clock(&self) -> &Clock {
@@ -344,6 +352,7 @@ fn placeholder_config() -> Config {
         notifications_queue_url: String::new(),
         deliveries_queue_url: String::new(),
         payments_queue_url: String::new(),
+        secrets_prefix: String::new(),
         log_level: "info".into(),
         health_timeout: std::time::Duration::from_secs(2),
     }

@@ -1,0 +1,407 @@
+//! Operator actions on projects, keys and credentials: one library behind both the admin CLI
+//! (`infra/admin`) and the IAM-protected admin API (`/admin/*`).
+
+pub mod routes;
+
+use crate::clock::rfc3339;
+use crate::credentials::{self, Provider};
+use crate::error::{ApiError, FieldError};
+use crate::ids::ProjectId;
+use crate::tenancy::apikey::{self, KeyRecord, KeyStatus, PlainKey};
+use crate::tenancy::plan::LimitOverrides;
+use crate::tenancy::project::{self, Project};
+use crate::tenancy::{usage, Flag, Plan};
+use crate::AppState;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewProject {
+    pub name: String,
+    pub domain: String,
+    #[serde(default)]
+    pub plan: Option<String>,
+    #[serde(default)]
+    pub contact_email: Option<String>,
+    #[serde(default)]
+    pub email_from: Option<String>,
+}
+
+/// Changes to a project; absent fields stay as they are. In `flags`, `null` clears a flag
+/// back to its default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub plan: Option<String>,
+    #[serde(default)]
+    pub flags: BTreeMap<String, Option<bool>>,
+    #[serde(default)]
+    pub limit_overrides: Option<LimitOverrides>,
+    #[serde(default)]
+    pub contact_email: Option<String>,
+    #[serde(default)]
+    pub email_from: Option<String>,
+}
+
+/// A key as shown to its owner once, at creation.
+#[derive(Debug, Serialize)]
+pub struct IssuedKey {
+    pub key_id: String,
+    /// The only time the key is ever shown.
+    pub api_key: String,
+    pub created_at: String,
+}
+
+/// A key as listed: never the key or its hash.
+#[derive(Debug, Serialize)]
+pub struct KeyView {
+    pub key_id: String,
+    pub status: &'static str,
+    pub label: Option<String>,
+    pub created_at: String,
+    pub valid_until: Option<String>,
+    pub revoked_at: Option<String>,
+    pub last_used_at: Option<String>,
+}
+
+fn epoch_rfc3339(s: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(s)
+        .ok()
+        .map(rfc3339)
+}
+
+impl KeyView {
+    fn from_record(r: KeyRecord, now: i64) -> Self {
+        let status = match (r.status, r.valid_until) {
+            (KeyStatus::Revoked, _) => "revoked",
+            (KeyStatus::Active, Some(until)) if until <= now => "expired",
+            (KeyStatus::Active, Some(_)) => "expiring",
+            (KeyStatus::Active, None) => "active",
+        };
+        Self {
+            key_id: r.key_id,
+            status,
+            label: r.label,
+            created_at: r.created_at,
+            valid_until: r.valid_until.and_then(epoch_rfc3339),
+            revoked_at: r.revoked_at,
+            last_used_at: r.last_used_at.and_then(epoch_rfc3339),
+        }
+    }
+}
+
+fn check_name(name: &str, errors: &mut Vec<FieldError>) {
+    if name.trim().is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "name",
+            "invalid",
+            "must be 1 to 100 printable characters",
+        ));
+    }
+}
+
+fn check_domain(domain: &str, errors: &mut Vec<FieldError>) {
+    let ok = domain.len() <= 253
+        && domain.contains('.')
+        && domain.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !ok {
+        errors.push(FieldError::new(
+            "domain",
+            "invalid",
+            "must be a host name such as shop.example.com",
+        ));
+    }
+}
+
+fn check_email(field: &str, value: &str, errors: &mut Vec<FieldError>) {
+    let address = value
+        .rsplit_once('<')
+        .map(|(_, a)| a.trim_end_matches('>'))
+        .unwrap_or(value);
+    let ok = value.len() <= 320
+        && !value.chars().any(char::is_control)
+        && address.split('@').count() == 2
+        && address
+            .split('@')
+            .all(|p| !p.is_empty() && !p.contains(char::is_whitespace));
+    if !ok {
+        errors.push(FieldError::new(
+            field,
+            "invalid",
+            "must be an email address",
+        ));
+    }
+}
+
+fn parse_plan(plan: Option<&str>, errors: &mut Vec<FieldError>) -> Option<Plan> {
+    let plan = plan?;
+    let parsed = Plan::parse(plan);
+    if parsed.is_none() {
+        errors.push(FieldError::new("plan", "invalid", "must be free or pro"));
+    }
+    parsed
+}
+
+fn finish(errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+pub async fn create_project(
+    state: &AppState,
+    new: NewProject,
+) -> Result<(Project, IssuedKey), ApiError> {
+    let mut errors = Vec::new();
+    check_name(&new.name, &mut errors);
+    check_domain(&new.domain, &mut errors);
+    let plan = parse_plan(new.plan.as_deref(), &mut errors).unwrap_or(Plan::Free);
+    if let Some(e) = &new.contact_email {
+        check_email("contact_email", e, &mut errors);
+    }
+    if let Some(e) = &new.email_from {
+        check_email("email_from", e, &mut errors);
+    }
+    finish(errors)?;
+    let now = rfc3339(state.clock.now());
+    let project = Project {
+        id: ProjectId::at(state.clock.now()),
+        name: new.name.trim().to_owned(),
+        domain: new.domain.to_ascii_lowercase(),
+        plan,
+        active: true,
+        flags: BTreeMap::new(),
+        limit_overrides: LimitOverrides::default(),
+        contact_email: new.contact_email,
+        email_from: new.email_from,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    project::create(state, &project).await?;
+    let key = create_key(state, &project.id, Some("default".into())).await?;
+    Ok((project, key))
+}
+
+pub async fn update_project(
+    state: &AppState,
+    id: &ProjectId,
+    patch: ProjectPatch,
+) -> Result<Project, ApiError> {
+    let mut project = project::require(state, id).await?;
+    let previous = project.updated_at.clone();
+    let mut errors = Vec::new();
+    if let Some(name) = &patch.name {
+        check_name(name, &mut errors);
+        project.name = name.trim().to_owned();
+    }
+    if let Some(domain) = &patch.domain {
+        check_domain(domain, &mut errors);
+        project.domain = domain.to_ascii_lowercase();
+    }
+    if let Some(plan) = parse_plan(patch.plan.as_deref(), &mut errors) {
+        project.plan = plan;
+    }
+    if let Some(active) = patch.active {
+        project.active = active;
+    }
+    for (name, value) in &patch.flags {
+        match (Flag::parse(name), value) {
+            (None, _) => errors.push(FieldError::new(
+                format!("flags.{name}"),
+                "unknown_flag",
+                "is not a known flag",
+            )),
+            (Some(_), Some(v)) => {
+                project.flags.insert(name.clone(), *v);
+            }
+            (Some(_), None) => {
+                project.flags.remove(name);
+            }
+        }
+    }
+    if let Some(overrides) = patch.limit_overrides {
+        project.limit_overrides = overrides;
+    }
+    if let Some(e) = patch.contact_email {
+        check_email("contact_email", &e, &mut errors);
+        project.contact_email = Some(e);
+    }
+    if let Some(e) = patch.email_from {
+        check_email("email_from", &e, &mut errors);
+        project.email_from = Some(e);
+    }
+    finish(errors)?;
+    project.updated_at = rfc3339(state.clock.now());
+    if project.updated_at == previous {
+        project.updated_at = rfc3339(state.clock.now() + time::Duration::milliseconds(1));
+    }
+    project::replace(state, &project, &previous).await?;
+    Ok(project)
+}
+
+pub async fn create_key(
+    state: &AppState,
+    project_id: &ProjectId,
+    label: Option<String>,
+) -> Result<IssuedKey, ApiError> {
+    if let Some(l) = &label {
+        if l.chars().count() > 100 || l.chars().any(char::is_control) {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "label",
+                "invalid",
+                "must be at most 100 printable characters",
+            )]));
+        }
+    }
+    let key = apikey::generate();
+    let hash = apikey::hash(key.plain()).await?;
+    let created_at = rfc3339(state.clock.now());
+    let record = KeyRecord {
+        key_id: key.key_id.clone(),
+        project_id: *project_id,
+        hash,
+        status: KeyStatus::Active,
+        label,
+        created_at: created_at.clone(),
+        valid_until: None,
+        revoked_at: None,
+        last_used_at: None,
+    };
+    apikey::put(state, &record).await?;
+    Ok(issued(&key.key_id, key.plain(), created_at))
+}
+
+fn issued(key_id: &str, plain: &PlainKey, created_at: String) -> IssuedKey {
+    IssuedKey {
+        key_id: key_id.to_owned(),
+        api_key: plain.expose().to_owned(),
+        created_at,
+    }
+}
+
+pub async fn list_keys(state: &AppState, project_id: &ProjectId) -> Result<Vec<KeyView>, ApiError> {
+    project::require(state, project_id).await?;
+    let now = state.clock.now().unix_timestamp();
+    Ok(apikey::list(state, project_id)
+        .await?
+        .into_iter()
+        .map(|r| KeyView::from_record(r, now))
+        .collect())
+}
+
+/// Issues a new key and ends the old one: at once (default) or after `grace_seconds`.
+pub async fn rotate_key(
+    state: &AppState,
+    project_id: &ProjectId,
+    key_id: &str,
+    grace_seconds: Option<u32>,
+) -> Result<IssuedKey, ApiError> {
+    let old = apikey::get(state, key_id)
+        .await?
+        .filter(|r| &r.project_id == project_id && r.status == KeyStatus::Active)
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    if grace_seconds.is_some_and(|g| g > 30 * 86_400) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "grace_seconds",
+            "too_large",
+            "must be at most 30 days",
+        )]));
+    }
+    let new = create_key(state, project_id, old.label.clone()).await?;
+    let now = state.clock.now();
+    match grace_seconds.filter(|g| *g > 0) {
+        Some(grace) => {
+            apikey::end(
+                state,
+                project_id,
+                key_id,
+                Some(now.unix_timestamp() + i64::from(grace)),
+                &rfc3339(now),
+            )
+            .await?
+        }
+        None => apikey::end(state, project_id, key_id, None, &rfc3339(now)).await?,
+    }
+    Ok(new)
+}
+
+pub async fn revoke_key(
+    state: &AppState,
+    project_id: &ProjectId,
+    key_id: &str,
+) -> Result<(), ApiError> {
+    apikey::end(state, project_id, key_id, None, &rfc3339(state.clock.now())).await
+}
+
+pub async fn put_credentials(
+    state: &AppState,
+    project_id: &ProjectId,
+    provider: &str,
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), ApiError> {
+    project::require(state, project_id).await?;
+    let provider = Provider::parse(provider).ok_or_else(|| ApiError::not_found("provider"))?;
+    credentials::put(state, project_id, provider, values).await
+}
+
+pub async fn usage(
+    state: &AppState,
+    project_id: &ProjectId,
+    month: Option<&str>,
+) -> Result<usage::Usage, ApiError> {
+    project::require(state, project_id).await?;
+    let month = match month {
+        Some(m)
+            if m.len() == 7
+                && m.as_bytes()[4] == b'-'
+                && m.bytes()
+                    .enumerate()
+                    .all(|(i, b)| i == 4 || b.is_ascii_digit()) =>
+        {
+            m.to_owned()
+        }
+        Some(_) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "month",
+                "invalid",
+                "must look like 2026-11",
+            )]))
+        }
+        None => usage::month(state.clock.now()),
+    };
+    usage::get(state, project_id, &month).await
+}
+
+/// A project as operators see it: the stored fields plus effective limits and flags.
+pub fn view(project: &Project) -> serde_json::Value {
+    serde_json::json!({
+        "id": project.id,
+        "name": project.name,
+        "domain": project.domain,
+        "plan": project.plan,
+        "active": project.active,
+        "limits": project.limits(),
+        "limit_overrides": project.limit_overrides,
+        "flags": project.effective_flags(),
+        "contact_email": project.contact_email,
+        "email_from": project.email_from,
+        "created_at": project.created_at,
+        "updated_at": project.updated_at,
+    })
+}

@@ -1,0 +1,165 @@
+//! The `admin` function: the operator API under `/admin/*`. API Gateway authenticates every
+//! route with IAM (SigV4) before this code runs; locally the gateway demands the operator token
+//! instead (see README). Operators act on any project, so nothing here is tenant-scoped.
+
+use super::{view, NewProject, ProjectPatch};
+use crate::error::{ApiError, FieldError};
+use crate::http::{json, ApiRequest};
+use crate::ids::ProjectId;
+use crate::tenancy::project;
+use crate::AppState;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+pub const ROUTES: &[&str] = &[
+    "POST /admin/projects",
+    "GET /admin/projects",
+    "GET /admin/projects/{project_id}",
+    "PATCH /admin/projects/{project_id}",
+    "GET /admin/projects/{project_id}/keys",
+    "POST /admin/projects/{project_id}/keys",
+    "POST /admin/projects/{project_id}/keys/{key_id}/rotate",
+    "POST /admin/projects/{project_id}/keys/{key_id}/revoke",
+    "PUT /admin/projects/{project_id}/credentials/{provider}",
+    "GET /admin/projects/{project_id}/usage",
+];
+
+pub fn handler(
+    state: &'static AppState,
+    req: ApiRequest,
+) -> BoxFuture<'static, Result<Response<Body>, ApiError>> {
+    handle(state, req).boxed()
+}
+
+fn project_id(req: &ApiRequest) -> Result<ProjectId, ApiError> {
+    req.path_param("project_id")?
+        .parse()
+        .map_err(|_| ApiError::not_found("project"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct KeyRequest {
+    #[serde(default)]
+    label: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RotateRequest {
+    #[serde(default)]
+    grace_seconds: Option<u32>,
+}
+
+/// An optional JSON body: empty means defaults.
+fn body_or_default<T: serde::de::DeserializeOwned + Default>(
+    req: &ApiRequest,
+) -> Result<T, ApiError> {
+    if req.body().is_empty() {
+        Ok(T::default())
+    } else {
+        req.json()
+    }
+}
+
+async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    match req.route_key.as_str() {
+        "POST /admin/projects" => {
+            let (project, key) = super::create_project(state, req.json::<NewProject>()?).await?;
+            json(
+                StatusCode::CREATED,
+                &json!({"project": view(&project), "api_key": key}),
+            )
+        }
+        "GET /admin/projects" => {
+            let limit = match req.query("limit")? {
+                None => 50,
+                Some(raw) => raw
+                    .parse::<i32>()
+                    .ok()
+                    .filter(|l| (1..=100).contains(l))
+                    .ok_or_else(|| {
+                        ApiError::validation(vec![FieldError::new(
+                            "limit",
+                            "invalid",
+                            "must be 1 to 100",
+                        )])
+                    })?,
+            };
+            let after = match req.query("cursor")? {
+                None => None,
+                Some(c) => Some(c.parse::<ProjectId>().map_err(|_| {
+                    ApiError::validation(vec![FieldError::new(
+                        "cursor",
+                        "invalid",
+                        "is not a cursor from this list",
+                    )])
+                })?),
+            };
+            let (projects, next) = project::list(state, after.as_ref(), limit).await?;
+            let data: Vec<_> = projects.iter().map(view).collect();
+            json(StatusCode::OK, &json!({"data": data, "next_cursor": next}))
+        }
+        "GET /admin/projects/{project_id}" => {
+            let id = project_id(&req)?;
+            let project = project::require(state, &id).await?;
+            let mut body = view(&project);
+            body["credentials"] = json!(crate::credentials::configured(state, &id).await?);
+            json(StatusCode::OK, &body)
+        }
+        "PATCH /admin/projects/{project_id}" => {
+            let patch: ProjectPatch = req.json()?;
+            let project = super::update_project(state, &project_id(&req)?, patch).await?;
+            json(StatusCode::OK, &view(&project))
+        }
+        "GET /admin/projects/{project_id}/keys" => {
+            let keys = super::list_keys(state, &project_id(&req)?).await?;
+            json(StatusCode::OK, &json!({"data": keys}))
+        }
+        "POST /admin/projects/{project_id}/keys" => {
+            let id = project_id(&req)?;
+            project::require(state, &id).await?;
+            let body: KeyRequest = body_or_default(&req)?;
+            json(
+                StatusCode::CREATED,
+                &super::create_key(state, &id, body.label).await?,
+            )
+        }
+        "POST /admin/projects/{project_id}/keys/{key_id}/rotate" => {
+            let body: RotateRequest = body_or_default(&req)?;
+            let key = super::rotate_key(
+                state,
+                &project_id(&req)?,
+                req.path_param("key_id")?,
+                body.grace_seconds,
+            )
+            .await?;
+            json(StatusCode::CREATED, &key)
+        }
+        "POST /admin/projects/{project_id}/keys/{key_id}/revoke" => {
+            super::revoke_key(state, &project_id(&req)?, req.path_param("key_id")?).await?;
+            json(
+                StatusCode::OK,
+                &json!({"key_id": req.path_param("key_id")?, "status": "revoked"}),
+            )
+        }
+        "PUT /admin/projects/{project_id}/credentials/{provider}" => {
+            let values: serde_json::Map<String, serde_json::Value> = req.json()?;
+            let provider = req.path_param("provider")?;
+            super::put_credentials(state, &project_id(&req)?, provider, &values).await?;
+            json(
+                StatusCode::OK,
+                &json!({"provider": provider, "stored": true}),
+            )
+        }
+        "GET /admin/projects/{project_id}/usage" => {
+            let usage = super::usage(state, &project_id(&req)?, req.query("month")?).await?;
+            json(StatusCode::OK, &usage)
+        }
+        _ => Err(ApiError::not_found("route")),
+    }
+}

@@ -1,0 +1,80 @@
+//! DynamoDB plumbing shared by every store: typed items through serde, the one mapping from
+//! SDK errors to API errors, and TTL semantics (an item past `expires_at` is absent even if
+//! DynamoDB has not deleted it yet, and DynamoDB Local never does).
+
+use crate::error::ApiError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn to_item<T: Serialize>(value: &T) -> Result<Item, ApiError> {
+    serde_dynamo::to_item(value).map_err(ApiError::internal)
+}
+
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {
+    serde_dynamo::from_item(item).map_err(ApiError::internal)
+}
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Whether an item's TTL has passed at `now_epoch_s`.
+pub fn expired(item: &Item, now_epoch_s: i64) -> bool {
+    match item.get("expires_at") {
+        Some(AttributeValue::N(n)) => n
+            .parse::<i64>()
+            .map(|at| at <= now_epoch_s)
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+pub fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(err, SdkError::ServiceError(e) if e.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+pub fn is_transaction_conflict<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(err, SdkError::ServiceError(e) if e.err().code() == Some("TransactionCanceledException"))
+}
+
+/// Maps any other storage failure: throttling and unreachability are the client's to retry
+/// (503 with `Retry-After`), everything else is ours (an opaque 500 with the cause logged).
+pub fn storage_error<E, R>(err: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let retryable = match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => true,
+        SdkError::ServiceError(e) => matches!(
+            e.err().code(),
+            Some(
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+            )
+        ),
+        _ => false,
+    };
+    if retryable {
+        tracing::warn!(error = %crate::telemetry::error_chain(&err), "storage unavailable");
+        ApiError::unavailable(
+            "storage_unavailable",
+            "storage is temporarily unavailable; retry shortly",
+        )
+        .with_header(http::header::RETRY_AFTER, "1")
+    } else {
+        ApiError::internal(err)
+    }
+}

@@ -1,0 +1,222 @@
+//! `Idempotency-Key` for every POST (IETF httpapi draft semantics).
+//!
+//! - same key + same request: the first answer is replayed (`Idempotent-Replayed: true`);
+//! - same key + different request: 409 `idempotency_key_reused`;
+//! - same key while the first request is still running: 409 `idempotency_request_in_progress`;
+//! - records live 24 h (`expires_at`); an expired record counts as absent.
+//!
+//! The first request claims the key with a conditional put (state `in_flight`, a 60 s lease);
+//! its answer is then stored. 5xx answers are not stored: the claim is released so the client
+//! can retry. If the process dies mid-request, the lease expires and a retry runs again.
+//! Keys are scoped to the project: two projects may use the same key.
+
+use super::Caller;
+use crate::db::{self, storage_error};
+use crate::error::ApiError;
+use crate::http::ApiRequest;
+use crate::AppState;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use http::{HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use sha2::{Digest, Sha256};
+use std::future::Future;
+
+pub const HEADER: &str = "idempotency-key";
+const TTL_SECONDS: i64 = 24 * 3600;
+const LEASE_SECONDS: i64 = 60;
+/// Answers larger than this are not kept (DynamoDB items are at most 400 KB).
+const MAX_STORED_BODY: usize = 300 * 1024;
+
+fn fingerprint(req: &ApiRequest) -> String {
+    let mut h = Sha256::new();
+    h.update(req.route_key.as_bytes());
+    h.update(b"\n");
+    h.update(req.path.as_bytes());
+    h.update(b"\n");
+    h.update(req.body());
+    hex::encode(h.finalize())
+}
+
+fn attr<'a>(item: &'a db::Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+/// Runs `handler` at most once per (project, Idempotency-Key).
+pub async fn once<F, Fut>(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+    handler: F,
+) -> Result<Response<Body>, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Response<Body>, ApiError>>,
+{
+    let Some(key) = req.header(HEADER) else {
+        return handler().await;
+    };
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(ApiError::bad_request(
+            "idempotency_key_invalid",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    let pk = format!(
+        "I#{}#{}",
+        caller.project.id,
+        hex::encode(Sha256::digest(key.as_bytes()))
+    );
+    let fp = fingerprint(req);
+    let now = state.clock.now().unix_timestamp();
+    let claim = state
+        .dynamodb
+        .put_item()
+        .table_name(&state.config.table_name)
+        .item("pk", db::s(&pk))
+        .item("sk", db::s("IDEM"))
+        .item("project_id", db::s(caller.project.id.to_string()))
+        .item("state", db::s("in_flight"))
+        .item("fingerprint", db::s(&fp))
+        .item("locked_until", db::n(now + LEASE_SECONDS))
+        .item("expires_at", db::n(now + TTL_SECONDS))
+        .condition_expression(
+            "attribute_not_exists(pk) OR expires_at <= :now OR (#state = :in_flight AND locked_until <= :now AND fingerprint = :fp)",
+        )
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":now", db::n(now))
+        .expression_attribute_values(":in_flight", db::s("in_flight"))
+        .expression_attribute_values(":fp", db::s(&fp))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    match claim {
+        Ok(_) => {}
+        Err(e) if db::is_conditional_failure(&e) => {
+            let old = match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                    c.item.clone().unwrap_or_default()
+                }
+                _ => db::Item::default(),
+            };
+            return replay_or_conflict(&old, &fp);
+        }
+        Err(e) => return Err(storage_error(e)),
+    }
+
+    let response = match handler().await {
+        Ok(response) => response,
+        Err(err) if err.status().is_server_error() => {
+            release(state, &pk).await;
+            return Err(err);
+        }
+        Err(err) => err.into_response(&req.request_id),
+    };
+    if response.status().is_server_error() {
+        release(state, &pk).await;
+        return Ok(response);
+    }
+    store(state, &pk, &response, now).await;
+    Ok(response)
+}
+
+fn replay_or_conflict(old: &db::Item, fp: &str) -> Result<Response<Body>, ApiError> {
+    if attr(old, "fingerprint") != Some(fp) {
+        return Err(ApiError::conflict(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request; use a new key",
+        ));
+    }
+    if attr(old, "state") != Some("completed") {
+        return Err(ApiError::conflict(
+            "idempotency_request_in_progress",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+        )
+        .with_header(http::header::RETRY_AFTER, "1"));
+    }
+    let status = old
+        .get("status")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<u16>().ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let body = attr(old, "body")
+        .map(|b| Body::Text(b.to_owned()))
+        .unwrap_or(Body::Empty);
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    if let Some(Ok(ct)) = attr(old, "content_type").map(HeaderValue::from_str) {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, ct);
+    }
+    if let Some(Ok(location)) = attr(old, "location").map(HeaderValue::from_str) {
+        response
+            .headers_mut()
+            .insert(http::header::LOCATION, location);
+    }
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+async fn store(state: &AppState, pk: &str, response: &Response<Body>, now: i64) {
+    let body = match response.body() {
+        Body::Text(t) => t.clone(),
+        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    if body.len() > MAX_STORED_BODY {
+        tracing::warn!(
+            bytes = body.len(),
+            "answer too large to keep for idempotent replay"
+        );
+        release(state, pk).await;
+        return;
+    }
+    let header = |name: http::header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let mut req = state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(pk))
+        .key("sk", db::s("IDEM"))
+        .update_expression("SET #state = :completed, #status = :status, body = :body, content_type = :ct, location = :loc, completed_at = :now REMOVE locked_until")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":completed", db::s("completed"))
+        .expression_attribute_values(":status", db::n(response.status().as_u16()))
+        .expression_attribute_values(":body", db::s(body))
+        .expression_attribute_values(":ct", db::s(header(http::header::CONTENT_TYPE)))
+        .expression_attribute_values(":loc", db::s(header(http::header::LOCATION)))
+        .expression_attribute_values(":now", db::n(now));
+    req = req.condition_expression("attribute_exists(pk)");
+    if let Err(e) = req.send().await {
+        // The answer was given; a retry within the lease gets 409, after it runs again.
+        tracing::error!(error = %crate::telemetry::error_chain(&e), "idempotent answer not stored");
+    }
+}
+
+async fn release(state: &AppState, pk: &str) {
+    let result = state
+        .dynamodb
+        .delete_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(pk))
+        .key("sk", db::s("IDEM"))
+        .send()
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %crate::telemetry::error_chain(&e), "idempotency claim not released; it expires with its lease");
+    }
+}

@@ -1,0 +1,158 @@
+//! Projects: one per shop. Created only by operators (admin CLI / admin API).
+
+use super::flags::Flag;
+use super::plan::{LimitOverrides, Limits, Plan};
+use crate::db::{self, storage_error, Item};
+use crate::error::ApiError;
+use crate::ids::ProjectId;
+use crate::AppState;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    /// The shop's primary domain (informational; used in sender identities and docs).
+    pub domain: String,
+    pub plan: Plan,
+    pub active: bool,
+    /// Explicit flag values; flags not listed take their default.
+    #[serde(default)]
+    pub flags: BTreeMap<String, bool>,
+    #[serde(default)]
+    pub limit_overrides: LimitOverrides,
+    /// Where Mostrador tells the shop about disabled endpoints and the like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
+    /// The SES identity emails are sent from (`Tienda <no-reply@shop.example>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_from: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Project {
+    pub fn limits(&self) -> Limits {
+        self.plan.limits().with(&self.limit_overrides)
+    }
+
+    pub fn flag(&self, flag: Flag) -> bool {
+        self.flags
+            .get(flag.name())
+            .copied()
+            .unwrap_or_else(|| flag.default_for(self.plan))
+    }
+
+    /// Every known flag with its effective value.
+    pub fn effective_flags(&self) -> BTreeMap<&'static str, bool> {
+        Flag::ALL
+            .into_iter()
+            .map(|f| (f.name(), self.flag(f)))
+            .collect()
+    }
+}
+
+pub fn pk(id: &ProjectId) -> String {
+    format!("P#{id}")
+}
+
+fn item(project: &Project) -> Result<Item, ApiError> {
+    let mut item = db::to_item(project)?;
+    item.insert("pk".into(), db::s(pk(&project.id)));
+    item.insert("sk".into(), db::s("PROJECT"));
+    item.insert("gsi1pk".into(), db::s("PROJECTS"));
+    item.insert("gsi1sk".into(), db::s(project.id.to_string()));
+    Ok(item)
+}
+
+pub async fn create(state: &AppState, project: &Project) -> Result<(), ApiError> {
+    state
+        .dynamodb
+        .put_item()
+        .table_name(&state.config.table_name)
+        .set_item(Some(item(project)?))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await
+        .map_err(storage_error)?;
+    Ok(())
+}
+
+/// Reads a project (strongly consistent: a deactivation is seen on the next request).
+pub async fn get(state: &AppState, id: &ProjectId) -> Result<Option<Project>, ApiError> {
+    let out = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(pk(id)))
+        .key("sk", db::s("PROJECT"))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    out.item.map(db::from_item).transpose()
+}
+
+pub async fn require(state: &AppState, id: &ProjectId) -> Result<Project, ApiError> {
+    get(state, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("project"))
+}
+
+/// Replaces a project if nobody changed it since `previous_updated_at` (optimistic locking).
+pub async fn replace(
+    state: &AppState,
+    project: &Project,
+    previous_updated_at: &str,
+) -> Result<(), ApiError> {
+    let result = state
+        .dynamodb
+        .put_item()
+        .table_name(&state.config.table_name)
+        .set_item(Some(item(project)?))
+        .condition_expression("attribute_exists(pk) AND updated_at = :prev")
+        .expression_attribute_values(":prev", db::s(previous_updated_at))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if db::is_conditional_failure(&e) => Err(ApiError::conflict(
+            "concurrent_update",
+            "the project changed while this update was applied; retry",
+        )),
+        Err(e) => Err(storage_error(e)),
+    }
+}
+
+/// All projects, in id (= creation) order, one page at a time.
+pub async fn list(
+    state: &AppState,
+    after: Option<&ProjectId>,
+    limit: i32,
+) -> Result<(Vec<Project>, Option<ProjectId>), ApiError> {
+    let mut req = state
+        .dynamodb
+        .query()
+        .table_name(&state.config.table_name)
+        .index_name("gsi1")
+        .key_condition_expression("gsi1pk = :pk")
+        .expression_attribute_values(":pk", db::s("PROJECTS"))
+        .limit(limit);
+    if let Some(after) = after {
+        req = req
+            .exclusive_start_key("gsi1pk", db::s("PROJECTS"))
+            .exclusive_start_key("gsi1sk", db::s(after.to_string()))
+            .exclusive_start_key("pk", db::s(pk(after)))
+            .exclusive_start_key("sk", db::s("PROJECT"));
+    }
+    let out = req.send().await.map_err(storage_error)?;
+    let projects: Vec<Project> = out
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(db::from_item)
+        .collect::<Result<_, _>>()?;
+    let next = out.last_evaluated_key.and(projects.last().map(|p| p.id));
+    Ok((projects, next))
+}
