@@ -84,6 +84,14 @@ fn redactor() -> &'static Redactor {
     })
 }
 
+static SCRUBBED_LINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many log lines this process had to scrub. Anything above zero means some code path
+/// tried to log a secret or personal datum: tests assert it stays zero.
+pub fn scrubbed_lines() -> u64 {
+    SCRUBBED_LINES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Masks secrets and personal data in one log line.
 pub fn scrub(line: &str) -> String {
     let mut out = std::borrow::Cow::Borrowed(line);
@@ -93,6 +101,14 @@ pub fn scrub(line: &str) -> String {
         }
     }
     out.into_owned()
+}
+
+fn scrub_line(line: &str) -> String {
+    let out = scrub(line);
+    if out != line {
+        SCRUBBED_LINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    out
 }
 
 #[derive(Clone)]
@@ -134,7 +150,7 @@ impl Drop for LineWriter {
         if self.buf.is_empty() {
             return;
         }
-        let line = scrub(&String::from_utf8_lossy(&self.buf));
+        let line = scrub_line(&String::from_utf8_lossy(&self.buf));
         match &self.sink {
             Sink::Stdout => {
                 let _ = std::io::stdout().lock().write_all(line.as_bytes());

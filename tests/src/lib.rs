@@ -53,6 +53,7 @@ fn options() -> StackOptions {
 #[derive(Debug, Clone)]
 pub struct TestStack {
     pub api_url: String,
+    pub operator_token: String,
 }
 
 /// The stack shared by every test of this binary.
@@ -78,6 +79,7 @@ pub fn shared() -> &'static TestStack {
                     Ok(stack) => {
                         let _ = tx.send(Ok(TestStack {
                             api_url: stack.api_url.clone(),
+                            operator_token: stack.operator_token().to_owned(),
                         }));
                         // Lives as long as the test binary; its emulators die with it.
                         std::future::pending::<()>().await;
@@ -151,4 +153,111 @@ pub async fn expect_problem(
         );
     }
     body
+}
+
+/// A project created through the admin API, with its first key.
+#[derive(Debug, Clone)]
+pub struct TestProject {
+    pub id: String,
+    pub key: String,
+    pub key_id: String,
+}
+
+impl TestStack {
+    /// Calls the operator API with the local operator token.
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut req = client()
+            .request(method, format!("{}{path}", self.api_url))
+            .bearer_auth(&self.operator_token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// A fresh project (plan pro unless `patch` says otherwise), patched with `patch`.
+    pub async fn project(&self, patch: Option<serde_json::Value>) -> TestProject {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let created = self
+            .admin(
+                reqwest::Method::POST,
+                "/admin/projects",
+                Some(serde_json::json!({"name": format!("Shop {n}"), "domain": format!("shop{n}.example.com"), "plan": "pro"})),
+            )
+            .await;
+        assert_eq!(created.status(), 201);
+        let body: serde_json::Value = created.json().await.unwrap();
+        let project = TestProject {
+            id: body["project"]["id"].as_str().unwrap().to_owned(),
+            key: body["api_key"]["api_key"].as_str().unwrap().to_owned(),
+            key_id: body["api_key"]["key_id"].as_str().unwrap().to_owned(),
+        };
+        if let Some(patch) = patch {
+            let patched = self
+                .admin(
+                    reqwest::Method::PATCH,
+                    &format!("/admin/projects/{}", project.id),
+                    Some(patch),
+                )
+                .await;
+            assert_eq!(
+                patched.status(),
+                200,
+                "{}",
+                patched.text().await.unwrap_or_default()
+            );
+        }
+        project
+    }
+
+    /// A request to the public API as `project`.
+    pub fn call(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
+        client()
+            .request(method, format!("{}{path}", self.api_url))
+            .header("x-api-key", key)
+    }
+}
+
+/// The cross-project check every route reuses: project `other`, holding an id of `owner`'s,
+/// gets 404 `not_found` and nothing of the owner's data, while the owner still gets `owner_status`.
+pub async fn assert_isolated(
+    stack: &TestStack,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+    owner: &TestProject,
+    other: &TestProject,
+    owner_status: u16,
+) {
+    let send = |key: &str| {
+        let mut req = stack.call(method.clone(), path, key);
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        req.send()
+    };
+    let foreign = send(&other.key).await.unwrap();
+    let text = foreign.text().await.unwrap_or_default();
+    let parsed: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    assert_eq!(
+        parsed["status"], 404,
+        "{method} {path} as another project: {text}"
+    );
+    assert_eq!(parsed["code"], "not_found", "{text}");
+    assert!(
+        !text.contains(&owner.id),
+        "the 404 leaks the owner's id: {text}"
+    );
+    let own = send(&owner.key).await.unwrap();
+    assert_eq!(
+        own.status().as_u16(),
+        owner_status,
+        "{method} {path} as its owner"
+    );
 }

@@ -24,12 +24,17 @@ async fn still_works(stack: &Stack, demo: &Demo) -> bool {
 
 pub async fn ensure(stack: &Stack, root: &Path) -> Result<Demo, String> {
     let file = root.join(".dev/demo.json");
-    if let Some(demo) = std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str::<Demo>(&t).ok()) {
+    if let Some(demo) = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Demo>(&t).ok())
+    {
         if still_works(stack, &demo).await {
             return Ok(demo);
         }
     }
-    let state = stack.state("admin").ok_or("the admin function is not in template.yaml")?;
+    let state = stack
+        .state("admin")
+        .ok_or("the admin function is not in template.yaml")?;
     let (project, key) = admin::create_project(
         state,
         NewProject {

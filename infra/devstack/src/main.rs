@@ -44,8 +44,11 @@ async fn run() -> Result<(), String> {
     };
     let stack = Stack::start(options).await.map_err(|e| e.to_string())?;
     write_env_file(&root, &stack).map_err(|e| format!("writing .dev/env: {e}"))?;
-    mostrador_devstack::demo::write_private(&root.join(".dev/operator-token"), stack.operator_token())
-        .map_err(|e| format!("writing .dev/operator-token: {e}"))?;
+    mostrador_devstack::demo::write_private(
+        &root.join(".dev/operator-token"),
+        stack.operator_token(),
+    )
+    .map_err(|e| format!("writing .dev/operator-token: {e}"))?;
     let demo = mostrador_devstack::demo::ensure(&stack, &root).await?;
     banner(&stack, &demo);
     wait_for_signal().await;
@@ -90,12 +93,21 @@ fn banner(stack: &Stack, demo: &mostrador_devstack::demo::Demo) {
     println!("  DynamoDB Local    {}", stack.dynamodb_endpoint);
     println!("  moto (SQS/SES/SM) {}", stack.moto_endpoint);
     println!("  emulator logs     .dev/logs/   function env: .dev/env");
-    println!("Demo project {} (plan pro). Its API key, shown here because this is your machine:", demo.project_id);
+    println!(
+        "Demo project {} (plan pro). Its API key, shown here because this is your machine:",
+        demo.project_id
+    );
     println!("  {}", demo.api_key);
     println!("Try it:");
-    println!("  curl -s {}/v1/project -H 'X-API-KEY: {}'", stack.api_url, demo.api_key);
+    println!(
+        "  curl -s {}/v1/project -H 'X-API-KEY: {}'",
+        stack.api_url, demo.api_key
+    );
     println!("Operator API (/admin/*): IAM in AWS; locally send the token in .dev/operator-token:");
-    println!("  curl -s {}/admin/projects -H \"Authorization: Bearer $(cat .dev/operator-token)\"", stack.api_url);
+    println!(
+        "  curl -s {}/admin/projects -H \"Authorization: Bearer $(cat .dev/operator-token)\"",
+        stack.api_url
+    );
     println!("Press Ctrl-C to stop everything.");
 }
 

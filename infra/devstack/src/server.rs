@@ -127,7 +127,10 @@ async fn gateway(
     };
     if target.route.authorizer.as_deref() == Some("AWS_IAM") {
         let expected = format!("Bearer {}", app.inner.operator_token);
-        let presented = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let presented = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         if presented != Some(expected.as_str()) {
             // API Gateway refuses unsigned requests to IAM routes before any function runs.
             return problem(

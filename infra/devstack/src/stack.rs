@@ -220,7 +220,10 @@ impl Stack {
             admin_secrets: admin.secrets.clone(),
             physical: Mutex::new(physical),
             clock,
-            operator_token: format!("local-operator-{}", ulid::Ulid::new().to_string().to_ascii_lowercase()),
+            operator_token: format!(
+                "local-operator-{}",
+                ulid::Ulid::new().to_string().to_ascii_lowercase()
+            ),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();

@@ -40,10 +40,13 @@ pub const MAX_RANGE: usize = 10_000;
 /// `slice(10**9)` would try to allocate gigabytes in one step.
 pub const MAX_BATCH: usize = 1_000;
 
-/// Literal text inside capturing blocks (`macro`, `call`, `filter`, block `set`). That text is
-/// buffered in memory rather than written to the limited output, once per loop step, so the
-/// worst case is about `FUEL / 3 × this` ≈ 70 MB... no: see [`MAX_CAPTURED_TEXT_BYTES`] docs.
-pub const MAX_CAPTURED_TEXT_BYTES: usize = 4 * 1024;
+/// Literal text inside capturing blocks (`macro`, `call`, `filter`, block `set`), summed over
+/// the part. Captured output is buffered in memory rather than written to the limited output
+/// writer, and minijinja does not pass literal text through the formatter, so nothing meters
+/// it at run time. A loop step costs at least 3 fuel (a test pins this), so one render can
+/// buffer at most about `FUEL / 3 × 1 KiB` ≈ 17 MB of captured literal text. Real macros
+/// (a table row, a button) fit; big static HTML belongs outside macros.
+pub const MAX_CAPTURED_TEXT_BYTES: usize = 1024;
 
 /// Rendered subject length: RFC 5322's line limit (998 octets), beyond which servers may
 /// reject or mangle the message.

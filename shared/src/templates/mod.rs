@@ -7,11 +7,16 @@
 //! variables it needs; [`render`] renders it for sending, and for previews (same function, so
 //! a preview shows exactly what would be sent).
 //!
+//! Every variable a template reads must be supplied, unless the template guards it with
+//! `{% if x is defined %}` or `{{ x|default('…') }}`; a plain `{% if x %}` on an absent variable
+//! is an error (strict undefined), which is what catches typos.
+//!
 //! Known limits of the sandbox: HTML escaping is not URL-context aware (`href="{{ url }}"`
 //! accepts `javascript:`); a single builtin operation on deeply nested *shared* structures
 //! (`==` or `|sort` over lists built as `[a, a]` twenty levels deep) is not metered by fuel, so
 //! the Lambda timeout is the last line there.
 
+mod allowlist;
 pub mod limits;
 mod render;
 mod sandbox;

@@ -135,7 +135,9 @@ impl fmt::Debug for Rendered {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Email(email) => email.fmt(f),
-            Self::WhatsAppText { body } => write!(f, "WhatsAppText {{ body: <{} bytes> }}", body.len()),
+            Self::WhatsAppText { body } => {
+                write!(f, "WhatsAppText {{ body: <{} bytes> }}", body.len())
+            }
             Self::WhatsAppTemplate(template) => template.fmt(f),
         }
     }
@@ -174,9 +176,7 @@ pub fn render(
     content: &TemplateContent,
     variables: &serde_json::Value,
 ) -> Result<Rendered, RenderError> {
-    let supplied = variables
-        .as_object()
-        .ok_or(RenderError::InvalidVariables)?;
+    let supplied = variables.as_object().ok_or(RenderError::InvalidVariables)?;
     let analysis = analyse(content).map_err(RenderError::InvalidTemplate)?;
     let missing: Vec<String> = analysis
         .required
@@ -240,8 +240,9 @@ fn render_part(part: &Part<'_>, context: &minijinja::Value) -> Result<String, Re
     };
     let too_large = match part.kind {
         PartKind::Subject => (text.len() > MAX_SUBJECT_BYTES).then_some(MAX_SUBJECT_BYTES),
-        PartKind::WhatsAppText => (text.chars().count() > MAX_WHATSAPP_TEXT_CHARS)
-            .then_some(MAX_WHATSAPP_TEXT_CHARS),
+        PartKind::WhatsAppText => {
+            (text.chars().count() > MAX_WHATSAPP_TEXT_CHARS).then_some(MAX_WHATSAPP_TEXT_CHARS)
+        }
         _ => None,
     };
     match too_large {

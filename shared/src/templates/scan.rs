@@ -19,8 +19,8 @@
 
 use std::collections::BTreeSet;
 
+use super::allowlist::{FILTERS, TESTS};
 use super::limits::MAX_CAPTURED_TEXT_BYTES;
-use super::sandbox::{FILTERS, TESTS};
 
 /// One problem found by [`scan`], with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +49,8 @@ enum Tok {
 const MAX_PROBLEMS: usize = 20;
 
 const OPERATORS: [&str; 24] = [
-    "**", "//", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "~", "|", ".", ",", ":", "(",
-    ")", "[", "]", "{", "}", "=", "<",
+    "**", "//", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "~", "|", ".", ",", ":", "(", ")",
+    "[", "]", "{", "}", "=", "<",
 ];
 
 /// Scans one part's source.
@@ -74,48 +74,50 @@ pub(super) fn scan(source: &str) -> Scan {
         let is_tag = rest.starts_with("{%");
         let closing = if is_tag { "%}" } else { "}}" };
         let mut body_start = start + 2;
-        if source.get(body_start..).is_some_and(|r| r.starts_with(['-', '+'])) {
+        if source
+            .get(body_start..)
+            .is_some_and(|r| r.starts_with(['-', '+']))
+        {
             body_start += 1;
         }
         let (tokens, end) = tokenize(source, body_start, closing);
         pos = end;
         let line = lines.of(start);
-        if is_tag {
-            match tokens.first() {
-                Some((Tok::Ident(name), _)) => match name.as_str() {
-                    "raw" => {
-                        let after = find_endraw(source, pos);
-                        if captures > 0 {
-                            captured_text += after.0 - pos;
-                        }
-                        pos = after.1;
-                    }
-                    "include" | "import" | "from" | "extends" => scan.push(
-                        "forbidden_tag",
-                        format!("`{name}` is not available: templates cannot load other templates"),
-                        line,
-                    ),
-                    "autoescape" => scan.push(
-                        "forbidden_tag",
-                        "`autoescape` is not available: variables are always escaped in html"
-                            .to_owned(),
-                        line,
-                    ),
-                    "macro" | "call" => captures += 1,
-                    "filter" => {
-                        captures += 1;
-                        if let Some((Tok::Ident(filter), _)) = tokens.get(1) {
-                            check_filter(&mut scan, filter, line);
-                        }
-                    }
-                    "set" if !tokens.iter().any(|(t, _)| *t == Tok::Op("=")) => captures += 1,
-                    "endmacro" | "endcall" | "endfilter" | "endset" => {
-                        captures = captures.saturating_sub(1);
-                    }
-                    _ => {}
-                },
-                _ => {}
+        let tag = match tokens.first() {
+            Some((Tok::Ident(name), _)) if is_tag => name.as_str(),
+            _ => "",
+        };
+        match tag {
+            "raw" => {
+                let (text_end, after) = find_endraw(source, pos);
+                if captures > 0 {
+                    captured_text += text_end - pos;
+                }
+                pos = after;
             }
+            "include" | "import" | "from" | "extends" => scan.push(
+                "forbidden_tag",
+                format!("`{tag}` is not available: templates cannot load other templates"),
+                line,
+            ),
+            "autoescape" => scan.push(
+                "forbidden_tag",
+                "`autoescape` is not available: variables are always escaped in html".to_owned(),
+                line,
+            ),
+            "macro" | "call" => captures += 1,
+            "filter" => {
+                captures += 1;
+                if let Some((Tok::Ident(filter), _)) = tokens.get(1) {
+                    check_filter(&mut scan, filter, line);
+                }
+            }
+            // Only the block form (`{% set x %}…{% endset %}`) captures.
+            "set" if !tokens.iter().any(|(t, _)| *t == Tok::Op("=")) => captures += 1,
+            "endmacro" | "endcall" | "endfilter" | "endset" => {
+                captures = captures.saturating_sub(1);
+            }
+            _ => {}
         }
         check_tokens(&mut scan, &lines, &tokens);
     }

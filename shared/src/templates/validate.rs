@@ -5,8 +5,9 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
+use super::allowlist::GLOBALS;
 use super::limits::{MAX_SOURCE_BYTES, MAX_WHATSAPP_PARAMETERS};
-use super::sandbox::{self, Budget, GLOBALS};
+use super::sandbox::{self, Budget};
 use super::scan::scan;
 use super::TemplateContent;
 use crate::error::FieldError;

@@ -17,7 +17,6 @@ use crate::ids::ProjectId;
 use crate::AppState;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use aws_sdk_dynamodb::types::AttributeValue;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -93,6 +92,13 @@ pub fn generate() -> ParsedKey {
     let body = format!("{PREFIX}{key_id}_{}", random_chars(BASE62, SECRET_LEN));
     let plain = PlainKey(format!("{body}_{}", checksum(&body)));
     ParsedKey { key_id, plain }
+}
+
+/// A well-formed key (valid checksum) for an existing id but a random secret: what an attacker
+/// who learned a key id could try. Tests use it to show such keys fail like unknown ones.
+pub fn forge_for_id(key_id: &str) -> PlainKey {
+    let body = format!("{PREFIX}{key_id}_{}", random_chars(BASE62, SECRET_LEN));
+    PlainKey(format!("{body}_{}", checksum(&body)))
 }
 
 pub fn parse(raw: &str) -> Result<ParsedKey, KeyFormatError> {
@@ -362,14 +368,6 @@ pub async fn touch(state: &AppState, key_id: &str, now_s: i64) {
         if !db::is_conditional_failure(&e) {
             tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not record key use");
         }
-    }
-}
-
-/// Reads `pk`/`sk` items of a raw BatchGet response into key and project records.
-pub fn attribute_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    match item.get(name) {
-        Some(AttributeValue::S(s)) => Some(s),
-        _ => None,
     }
 }
 

@@ -2,7 +2,11 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod fixtures;
 mod gateway;
 mod health;
+mod idempotency;
+mod logs;
 mod template;
+mod tenancy;
