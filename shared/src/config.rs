@@ -13,6 +13,11 @@ pub const ENV_VARS: &[&str] = &[
     "DELIVERIES_QUEUE_URL",
     "PAYMENTS_QUEUE_URL",
     "SECRETS_PREFIX",
+    "PUBLIC_API_URL",
+    "WHATSAPP_API_BASE_URL",
+    "MERCADOPAGO_API_BASE_URL",
+    "OUTBOUND_ALLOW_CIDRS",
+    "OUTBOUND_ALLOW_HTTP",
     "LOG_LEVEL",
     "HEALTH_TIMEOUT_MS",
 ];
@@ -30,6 +35,18 @@ pub struct Config {
     /// `SECRETS_PREFIX`: where per-project provider credentials live in Secrets Manager
     /// (`<prefix>/projects/<project id>/<provider>`), e.g. `mostrador/prod`.
     pub secrets_prefix: String,
+    /// `PUBLIC_API_URL`: the API's public base URL (custom domain), used to build the
+    /// per-project Mercado Pago notification URL. Empty: payments cannot be created.
+    pub public_api_url: String,
+    /// `WHATSAPP_API_BASE_URL`: WhatsApp Cloud API base (default `https://graph.facebook.com`).
+    pub whatsapp_api_base_url: String,
+    /// `MERCADOPAGO_API_BASE_URL`: Mercado Pago API base (default `https://api.mercadopago.com`).
+    pub mercadopago_api_base_url: String,
+    /// `OUTBOUND_ALLOW_CIDRS`: comma-separated networks the webhook SSRF guard lets through even
+    /// though they are private (only the local stack sets this: `127.0.0.0/8,::1/128`).
+    pub outbound_allow: Vec<ipnet::IpNet>,
+    /// `OUTBOUND_ALLOW_HTTP`: `true` lets webhook endpoints use plain http (local stack only).
+    pub outbound_allow_http: bool,
     /// `LOG_LEVEL`: a `tracing` filter such as `info` or `mostrador=debug,info` (default `info`).
     pub log_level: String,
     /// `HEALTH_TIMEOUT_MS`: how long one dependency check may take before it counts as down
@@ -76,10 +93,45 @@ impl Config {
             deliveries_queue_url: required("DELIVERIES_QUEUE_URL")?,
             payments_queue_url: required("PAYMENTS_QUEUE_URL")?,
             secrets_prefix: required("SECRETS_PREFIX")?.trim_end_matches('/').to_owned(),
+            public_api_url: lookup("PUBLIC_API_URL").unwrap_or_default().trim_end_matches('/').to_owned(),
+            whatsapp_api_base_url: lookup("WHATSAPP_API_BASE_URL")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "https://graph.facebook.com".to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            mercadopago_api_base_url: lookup("MERCADOPAGO_API_BASE_URL")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "https://api.mercadopago.com".to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            outbound_allow: parse_cidrs(&lookup("OUTBOUND_ALLOW_CIDRS").unwrap_or_default())?,
+            outbound_allow_http: match lookup("OUTBOUND_ALLOW_HTTP").as_deref().map(str::trim) {
+                None | Some("") | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        name: "OUTBOUND_ALLOW_HTTP",
+                        reason: format!("expected true or false, got {other:?}"),
+                    })
+                }
+            },
             log_level: lookup("LOG_LEVEL").unwrap_or_else(|| "info".to_owned()),
             health_timeout: Duration::from_millis(health_timeout_ms),
         })
     }
+}
+
+fn parse_cidrs(raw: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>().map_err(|e| ConfigError::Invalid {
+                name: "OUTBOUND_ALLOW_CIDRS",
+                reason: format!("{s:?}: {e}"),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -91,7 +143,7 @@ mod tests {
         ENV_VARS
             .iter()
             .map(|name| (*name, format!("value-of-{name}")))
-            .filter(|(name, _)| *name != "HEALTH_TIMEOUT_MS")
+            .filter(|(name, _)| !["HEALTH_TIMEOUT_MS", "OUTBOUND_ALLOW_CIDRS", "OUTBOUND_ALLOW_HTTP"].contains(name))
             .collect()
     }
 
@@ -125,6 +177,18 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn outbound_allow_list_parses_and_rejects_garbage() {
+        let mut env = full();
+        env.insert("OUTBOUND_ALLOW_CIDRS", "127.0.0.0/8, ::1/128".into());
+        env.insert("OUTBOUND_ALLOW_HTTP", "true".into());
+        let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        assert_eq!(config.outbound_allow.len(), 2);
+        assert!(config.outbound_allow_http);
+        env.insert("OUTBOUND_ALLOW_CIDRS", "localhost".into());
+        assert!(Config::from_lookup(|k| env.get(k).cloned()).is_err());
     }
 
     #[test]

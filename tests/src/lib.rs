@@ -54,6 +54,9 @@ fn options() -> StackOptions {
 pub struct TestStack {
     pub api_url: String,
     pub operator_token: String,
+    pub mercadopago_url: String,
+    pub whatsapp_url: String,
+    pub receiver_url: String,
 }
 
 /// The stack shared by every test of this binary.
@@ -80,6 +83,9 @@ pub fn shared() -> &'static TestStack {
                         let _ = tx.send(Ok(TestStack {
                             api_url: stack.api_url.clone(),
                             operator_token: stack.operator_token().to_owned(),
+                            mercadopago_url: stack.mercadopago.base_url.clone(),
+                            whatsapp_url: stack.whatsapp.base_url.clone(),
+                            receiver_url: stack.receiver.base_url.clone(),
                         }));
                         // Lives as long as the test binary; its emulators die with it.
                         std::future::pending::<()>().await;

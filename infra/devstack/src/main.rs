@@ -5,7 +5,7 @@ use mostrador_devstack::{Stack, StackOptions};
 use std::path::PathBuf;
 
 const USAGE: &str = "usage: devstack [--port-base N] [--root DIR]\n\
-  Starts DynamoDB Local, moto and the local API gateway (ports N..N+2, default 3100).";
+  Starts DynamoDB Local, moto, the sandboxes and the local API gateway (ports N..N+5, default 3100).";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -38,6 +38,9 @@ async fn run() -> Result<(), String> {
         gateway_port: base,
         dynamodb_port: base + 1,
         moto_port: base + 2,
+        mercadopago_port: base + 3,
+        whatsapp_port: base + 4,
+        receiver_port: base + 5,
         stack_name: "mostrador-local".into(),
         persistent: true,
         logs_dir: Some(root.join(".dev/logs")),
@@ -92,6 +95,9 @@ fn banner(stack: &Stack, demo: &mostrador_devstack::demo::Demo) {
     );
     println!("  DynamoDB Local    {}", stack.dynamodb_endpoint);
     println!("  moto (SQS/SES/SM) {}", stack.moto_endpoint);
+    println!("  Mercado Pago      {}   (sandbox; control API under /_sandbox)", stack.mercadopago.base_url);
+    println!("  WhatsApp Cloud    {}   (sandbox; control API under /_sandbox)", stack.whatsapp.base_url);
+    println!("  webhook receiver  {}   (a shop's endpoint; /_receiver/requests lists what arrived)", stack.receiver.base_url);
     println!("  emulator logs     .dev/logs/   function env: .dev/env");
     println!(
         "Demo project {} (plan pro). Its API key, shown here because this is your machine:",

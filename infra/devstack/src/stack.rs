@@ -38,6 +38,9 @@ pub struct StackOptions {
     pub gateway_port: u16,
     pub dynamodb_port: u16,
     pub moto_port: u16,
+    pub mercadopago_port: u16,
+    pub whatsapp_port: u16,
+    pub receiver_port: u16,
     /// Prefix of every local resource name.
     pub stack_name: String,
     /// Keep DynamoDB data in `.dev/dynamodb` across restarts (`make dev`); tests use memory.
@@ -54,6 +57,9 @@ impl StackOptions {
             gateway_port: 0,
             dynamodb_port: 0,
             moto_port: 0,
+            mercadopago_port: 0,
+            whatsapp_port: 0,
+            receiver_port: 0,
             stack_name: format!("test{}", std::process::id()),
             persistent: false,
             logs_dir: None,
@@ -77,6 +83,12 @@ pub(crate) struct Inner {
 
 pub struct Stack {
     pub api_url: String,
+    /// Local Mercado Pago (point `MERCADOPAGO_API_BASE_URL` here; control API under `/_sandbox`).
+    pub mercadopago: mostrador_sandboxes::mercadopago::Handle,
+    /// Local WhatsApp Cloud API.
+    pub whatsapp: mostrador_sandboxes::whatsapp::Handle,
+    /// A shop's webhook receiver, scriptable (`/_receiver`).
+    pub receiver: mostrador_sandboxes::receiver::Handle,
     pub dynamodb_endpoint: String,
     pub moto_endpoint: String,
     /// Each function's resolved environment, as CloudFormation would set it.
@@ -85,6 +97,34 @@ pub struct Stack {
     inner: Arc<Inner>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+async fn bind(port: u16) -> Result<tokio::net::TcpListener, StackError> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|source| StackError::Listen { port, source })
+}
+
+struct Sandboxes {
+    mercadopago: mostrador_sandboxes::mercadopago::Handle,
+    whatsapp: mostrador_sandboxes::whatsapp::Handle,
+    receiver: mostrador_sandboxes::receiver::Handle,
+}
+
+impl Sandboxes {
+    async fn start(options: &StackOptions) -> Result<Self, StackError> {
+        use mostrador_sandboxes::{mercadopago, receiver, whatsapp};
+        let mp_config = mercadopago::Config {
+            // Mercado Pago retries a failed notification after ~15 min; locally after 5 s.
+            retry_interval: std::time::Duration::from_secs(5),
+            ..Default::default()
+        };
+        Ok(Self {
+            mercadopago: mercadopago::start(bind(options.mercadopago_port).await?, mp_config).await,
+            whatsapp: whatsapp::start(bind(options.whatsapp_port).await?, whatsapp::Config::default()).await,
+            receiver: receiver::start(bind(options.receiver_port).await?).await,
+        })
+    }
 }
 
 fn port_or_free(port: u16) -> Result<u16, StackError> {
@@ -139,14 +179,28 @@ impl Stack {
             secrets_manager: Some(moto.endpoint()),
         };
         let admin = AppState::new(placeholder_config(), &sdk, &endpoints, Clock::system());
-        let physical = provision::provision(
-            &template,
-            &options.stack_name,
-            &admin.dynamodb,
-            &admin.sqs,
-            &admin.secrets,
-        )
-        .await?;
+        let mut physical =
+            provision::provision(&template, &options.stack_name, &admin.dynamodb, &admin.sqs, &admin.secrets).await?;
+
+        let gateway_port = options.gateway_port;
+        let listener = bind(gateway_port).await?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StackError::Listen { port: gateway_port, source })?
+            .port();
+        let api_url = format!("http://127.0.0.1:{port}");
+        let sandboxes = Sandboxes::start(&options).await?;
+        // What `sam deploy --parameter-overrides` would set for a deployment pointed at the
+        // sandboxes: the providers' base URLs, the public URL, loopback allowed for webhooks.
+        for (name, value) in [
+            ("PublicApiUrl", api_url.clone()),
+            ("WhatsAppApiBaseUrl", sandboxes.whatsapp.base_url.clone()),
+            ("MercadoPagoApiBaseUrl", sandboxes.mercadopago.base_url.clone()),
+            ("OutboundAllowCidrs", "127.0.0.0/8,::1/128".to_owned()),
+            ("OutboundAllowHttp", "true".to_owned()),
+        ] {
+            physical.parameters.insert(name.to_owned(), Some(value));
+        }
 
         let clock = Clock::adjustable();
         let mut states = BTreeMap::new();
@@ -230,24 +284,6 @@ impl Stack {
         for poller in pollers {
             tasks.push(tokio::spawn(poller.run(shutdown_rx.clone())));
         }
-        let gateway_port = if options.gateway_port == 0 {
-            0
-        } else {
-            options.gateway_port
-        };
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", gateway_port))
-            .await
-            .map_err(|source| StackError::Listen {
-                port: gateway_port,
-                source,
-            })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StackError::Listen {
-                port: gateway_port,
-                source,
-            })?
-            .port();
         let routes = Arc::new(RouteTable::new(targets));
         tasks.push(tokio::spawn(crate::server::serve(
             listener,
@@ -261,7 +297,10 @@ impl Stack {
             inner.moto.lock().await.endpoint(),
         );
         Ok(Self {
-            api_url: format!("http://127.0.0.1:{port}"),
+            api_url,
+            mercadopago: sandboxes.mercadopago,
+            whatsapp: sandboxes.whatsapp,
+            receiver: sandboxes.receiver,
             dynamodb_endpoint,
             moto_endpoint,
             env,
@@ -356,6 +395,11 @@ fn placeholder_config() -> Config {
         deliveries_queue_url: String::new(),
         payments_queue_url: String::new(),
         secrets_prefix: String::new(),
+        public_api_url: String::new(),
+        whatsapp_api_base_url: String::new(),
+        mercadopago_api_base_url: String::new(),
+        outbound_allow: Vec::new(),
+        outbound_allow_http: false,
         log_level: "info".into(),
         health_timeout: std::time::Duration::from_secs(2),
     }
