@@ -2,6 +2,7 @@
 //! `mostrador::runtime`. A test checks this table, `functions/*` and `template.yaml` agree.
 
 use mostrador::http::HttpHandler;
+use mostrador::runtime::ScheduleHandler;
 use mostrador::sqs::SqsHandler;
 
 #[derive(Clone, Copy)]
@@ -12,6 +13,7 @@ pub enum Entry {
         handler: HttpHandler,
     },
     Sqs(SqsHandler),
+    Schedule(ScheduleHandler),
 }
 
 /// Every function binary (`functions/<name>`), in the order `template.yaml` declares them.

@@ -30,6 +30,7 @@ pub async fn serve(
     let app = Router::new()
         .route("/_local/emulators/{name}/{action}", post(control))
         .route("/_local/clock/advance/{seconds}", post(advance_clock))
+        .route("/_local/schedules/{binary}/run", post(run_schedule))
         .fallback(gateway)
         .with_state(App { routes, inner });
     let server = axum::serve(
@@ -105,6 +106,17 @@ async fn advance_clock(State(app): State<App>, Path(seconds): Path<i64>) -> Resp
     app.inner.clock.advance(time::Duration::seconds(seconds));
     let now = mostrador::clock::rfc3339(app.inner.clock.now());
     (StatusCode::OK, axum::Json(json!({"now": now}))).into_response()
+}
+
+/// Runs a scheduled function once, now (tests move the clock, then run the sweep).
+async fn run_schedule(State(app): State<App>, Path(binary): Path<String>) -> Response {
+    let Some((state, handler)) = app.inner.schedules.get(&binary).copied() else {
+        return problem(StatusCode::NOT_FOUND, "unknown_schedule", "no scheduled function with that binary name");
+    };
+    match handler(state).await {
+        Ok(()) => (StatusCode::OK, axum::Json(json!({"function": binary, "ran": true}))).into_response(),
+        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, "schedule_failed", &e.to_string()),
+    }
 }
 
 async fn gateway(

@@ -77,6 +77,8 @@ pub(crate) struct Inner {
     pub admin_secrets: aws_sdk_secretsmanager::Client,
     pub physical: Mutex<Physical>,
     pub clock: Clock,
+    /// Scheduled functions by binary, for `POST /_local/schedules/{binary}/run`.
+    pub schedules: BTreeMap<String, (&'static AppState, mostrador::runtime::ScheduleHandler)>,
     /// Stands in for IAM on `AWS_IAM` routes: `Authorization: Bearer <token>` (local only).
     pub operator_token: String,
 }
@@ -207,6 +209,8 @@ impl Stack {
         let mut env = BTreeMap::new();
         let mut targets = Vec::new();
         let mut pollers = Vec::new();
+        let mut schedules = BTreeMap::new();
+        let mut timers = Vec::new();
         for function in &template.functions {
             let fail = |message: String| StackError::Function {
                 function: function.binary.clone(),
@@ -239,6 +243,14 @@ impl Stack {
                             handler,
                         });
                     }
+                }
+                Entry::Schedule(handler) => {
+                    for schedule in &function.schedules {
+                        let every = crate::template::rate(&schedule.expression)
+                            .ok_or_else(|| fail(format!("unsupported schedule {}", schedule.expression)))?;
+                        timers.push((function.binary.clone(), every, state, handler));
+                    }
+                    schedules.insert(function.binary.clone(), (state, handler));
                 }
                 Entry::Sqs(handler) => {
                     for source in &function.sqs_sources {
@@ -274,6 +286,7 @@ impl Stack {
             admin_secrets: admin.secrets.clone(),
             physical: Mutex::new(physical),
             clock,
+            schedules,
             operator_token: format!(
                 "local-operator-{}",
                 ulid::Ulid::new().to_string().to_ascii_lowercase()
@@ -283,6 +296,23 @@ impl Stack {
         let mut tasks = Vec::new();
         for poller in pollers {
             tasks.push(tokio::spawn(poller.run(shutdown_rx.clone())));
+        }
+        for (binary, every, state, handler) in timers {
+            let mut stop = shutdown_rx.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut interval = tokio::time::interval(every);
+                interval.tick().await;
+                loop {
+                    tokio::select! {
+                        _ = interval.tick() => {
+                            if let Err(e) = handler(state).await {
+                                tracing::warn!(function = %binary, error = %e, "scheduled run failed");
+                            }
+                        }
+                        _ = stop.changed() => return,
+                    }
+                }
+            }));
         }
         let routes = Arc::new(RouteTable::new(targets));
         tasks.push(tokio::spawn(crate::server::serve(

@@ -425,8 +425,30 @@ fn function(id: &str, resource: &Value, props: &Value) -> Result<Function, Templ
     Ok(function)
 }
 
+/// The period of an EventBridge `rate(…)` expression (`cron(…)` is not run locally).
+pub fn rate(expression: &str) -> Option<std::time::Duration> {
+    let inner = expression.strip_prefix("rate(")?.strip_suffix(')')?;
+    let (n, unit) = inner.trim().split_once(' ')?;
+    let n: u64 = n.parse().ok().filter(|n| *n > 0)?;
+    let seconds = match unit.trim() {
+        "minute" | "minutes" => 60,
+        "hour" | "hours" => 3600,
+        "day" | "days" => 86_400,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(n * seconds))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rates_parse() {
+        assert_eq!(super::rate("rate(5 minutes)"), Some(std::time::Duration::from_secs(300)));
+        assert_eq!(super::rate("rate(1 hour)"), Some(std::time::Duration::from_secs(3600)));
+        assert_eq!(super::rate("cron(0 * * * ? *)"), None);
+        assert_eq!(super::rate("rate(0 minutes)"), None);
+    }
+
     use super::*;
 
     const SAMPLE: &str = r#"

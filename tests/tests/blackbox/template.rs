@@ -47,6 +47,10 @@ fn every_template_route_has_a_handler_and_vice_versa() {
                 let served: BTreeSet<String> = routes.iter().map(|r| r.to_string()).collect();
                 assert_eq!(declared, served, "routes of {}", function.binary);
             }
+            Entry::Schedule(_) => {
+                assert!(declared.is_empty(), "{} is scheduled and has HTTP routes", function.binary);
+                assert!(!function.schedules.is_empty(), "{} has no schedule", function.binary);
+            }
             Entry::Sqs(_) => {
                 assert!(
                     declared.is_empty(),
