@@ -51,3 +51,42 @@ pub fn require(project: &Project, flag: Flag) -> Result<(), ApiError> {
         .with_member("flag", flag.name()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ProjectId;
+
+    fn project(flags: &[(&str, bool)]) -> Project {
+        Project {
+            id: ProjectId::new(),
+            name: "p".into(),
+            domain: "p.example.com".into(),
+            plan: Plan::Free,
+            active: true,
+            flags: flags.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            limit_overrides: Default::default(),
+            contact_email: None,
+            email_from: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_disabled_module_is_a_403_naming_the_flag() {
+        let err = require(&project(&[("payments.mercadopago", false)]), Flag::PaymentsMercadopago).unwrap_err();
+        assert_eq!((err.status().as_u16(), err.code()), (403, "feature_disabled"));
+        assert_eq!(err.problem("r")["flag"], "payments.mercadopago");
+        assert!(require(&project(&[]), Flag::PaymentsMercadopago).is_ok(), "on by default");
+        assert!(require(&project(&[("webhooks", true)]), Flag::Webhooks).is_ok());
+    }
+
+    #[test]
+    fn flag_names_round_trip() {
+        for flag in Flag::ALL {
+            assert_eq!(Flag::parse(flag.name()), Some(flag));
+        }
+        assert_eq!(Flag::parse("teleport"), None);
+    }
+}

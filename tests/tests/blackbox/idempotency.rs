@@ -174,3 +174,22 @@ async fn idempotency_keys_replay_conflict_expire_and_stay_per_project() {
     assert_eq!(runs.load(Ordering::SeqCst), 5);
     stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_monthly_quota_is_never_exceeded_even_concurrently() {
+    use mostrador::tenancy::usage::{self, Metric};
+    let stack = dedicated().await;
+    let state = stack.state("project").unwrap();
+    let mut project = caller(state, "Quota").await.project;
+    project.limit_overrides.emails_per_month = Some(5);
+    let now = state.clock.now();
+    let attempts = (0..20).map(|_| usage::consume(state, &project, Metric::Emails, now));
+    let results = futures::future::join_all(attempts).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 5);
+    let refused = results.into_iter().find_map(Result::err).unwrap();
+    assert_eq!((refused.status().as_u16(), refused.code()), (429, "quota_exceeded"));
+    assert_eq!(refused.problem("r")["metric"], "emails");
+    let counted = usage::get(state, &project.id, &usage::month(now)).await.unwrap();
+    assert_eq!(counted.counters["emails"], 5);
+    stack.shutdown().await;
+}
