@@ -14,7 +14,8 @@ pub type Error = lambda_runtime::Error;
 
 /// A scheduled function's body: runs once per EventBridge tick. An `Err` fails the invocation
 /// (EventBridge retries it) and is logged.
-pub type ScheduleHandler = fn(&'static AppState) -> futures::future::BoxFuture<'static, Result<(), crate::ApiError>>;
+pub type ScheduleHandler =
+    fn(&'static AppState) -> futures::future::BoxFuture<'static, Result<(), crate::ApiError>>;
 
 async fn cold_start() -> Result<&'static AppState, Error> {
     let level = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".to_owned());
@@ -48,11 +49,13 @@ pub async fn run_sqs(handler: SqsHandler) -> Result<(), Error> {
 /// Serves a function triggered by an EventBridge schedule.
 pub async fn run_schedule(handler: ScheduleHandler) -> Result<(), Error> {
     let state = cold_start().await?;
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| async move {
-        handler(state).await.map_err(|e| {
-            tracing::error!(error = %e, "scheduled run failed");
-            Error::from(e.to_string())
-        })
-    }))
+    lambda_runtime::run(service_fn(
+        move |_event: LambdaEvent<serde_json::Value>| async move {
+            handler(state).await.map_err(|e| {
+                tracing::error!(error = %e, "scheduled run failed");
+                Error::from(e.to_string())
+            })
+        },
+    ))
     .await
 }

@@ -26,7 +26,12 @@ fn cli(stack: &Stack, args: &[&str], stdin: Option<&str>) -> (bool, String, Stri
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     } else {
         drop(child.stdin.take());
     }
@@ -57,26 +62,60 @@ async fn status_of(stack: &Stack, key: &str) -> u16 {
 #[tokio::test]
 async fn the_cli_manages_projects_keys_flags_and_credentials() {
     let stack = mostrador_tests::dedicated().await;
-    let created = json(&cli(&stack, &["--json", "projects", "create", "--name", "CLI shop", "--domain", "cli.example.com", "--plan", "pro"], None));
+    let created = json(&cli(
+        &stack,
+        &[
+            "--json",
+            "projects",
+            "create",
+            "--name",
+            "CLI shop",
+            "--domain",
+            "cli.example.com",
+            "--plan",
+            "pro",
+        ],
+        None,
+    ));
     let id = created["project"]["id"].as_str().unwrap().to_owned();
     let key = created["api_key"]["api_key"].as_str().unwrap().to_owned();
     let key_id = created["api_key"]["key_id"].as_str().unwrap().to_owned();
     assert_eq!(status_of(&stack, &key).await, 200);
 
     let listed = json(&cli(&stack, &["--json", "projects", "list"], None));
-    assert!(listed["data"].as_array().unwrap().iter().any(|p| p["id"] == id.as_str()));
+    assert!(listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == id.as_str()));
 
-    json(&cli(&stack, &["--json", "projects", "deactivate", &id], None));
+    json(&cli(
+        &stack,
+        &["--json", "projects", "deactivate", &id],
+        None,
+    ));
     assert_eq!(status_of(&stack, &key).await, 403);
     json(&cli(&stack, &["--json", "projects", "activate", &id], None));
     assert_eq!(status_of(&stack, &key).await, 200);
 
-    let flagged = json(&cli(&stack, &["--json", "projects", "set-flag", &id, "webhooks", "off"], None));
+    let flagged = json(&cli(
+        &stack,
+        &["--json", "projects", "set-flag", &id, "webhooks", "off"],
+        None,
+    ));
     assert_eq!(flagged["flags"]["webhooks"], false);
-    let planned = json(&cli(&stack, &["--json", "projects", "set-plan", &id, "free"], None));
+    let planned = json(&cli(
+        &stack,
+        &["--json", "projects", "set-plan", &id, "free"],
+        None,
+    ));
     assert_eq!(planned["plan"], "free");
 
-    let rotated = json(&cli(&stack, &["--json", "keys", "rotate", &id, &key_id], None));
+    let rotated = json(&cli(
+        &stack,
+        &["--json", "keys", "rotate", &id, &key_id],
+        None,
+    ));
     let new_key = rotated["api_key"].as_str().unwrap().to_owned();
     assert_eq!(status_of(&stack, &key).await, 401);
     assert_eq!(status_of(&stack, &new_key).await, 200);
@@ -84,7 +123,11 @@ async fn the_cli_manages_projects_keys_flags_and_credentials() {
     assert!(!keys.1.contains(&new_key), "keys are never listed");
 
     let secret_in = r#"{"access_token":"TEST-111-222-333-444","webhook_secret":"cli-secret"}"#;
-    let stored = cli(&stack, &["--json", "credentials", "set", &id, "mercadopago"], Some(secret_in));
+    let stored = cli(
+        &stack,
+        &["--json", "credentials", "set", &id, "mercadopago"],
+        Some(secret_in),
+    );
     assert!(stored.0, "{}", stored.2);
     assert!(!stored.1.contains("cli-secret"));
     let shown = json(&cli(&stack, &["--json", "projects", "show", &id], None));

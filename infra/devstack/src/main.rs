@@ -95,9 +95,18 @@ fn banner(stack: &Stack, demo: &mostrador_devstack::demo::Demo) {
     );
     println!("  DynamoDB Local    {}", stack.dynamodb_endpoint);
     println!("  moto (SQS/SES/SM) {}", stack.moto_endpoint);
-    println!("  Mercado Pago      {}   (sandbox; control API under /_sandbox)", stack.mercadopago.base_url);
-    println!("  WhatsApp Cloud    {}   (sandbox; control API under /_sandbox)", stack.whatsapp.base_url);
-    println!("  webhook receiver  {}   (a shop's endpoint; /_receiver/requests lists what arrived)", stack.receiver.base_url);
+    println!(
+        "  Mercado Pago      {}   (sandbox; control API under /_sandbox)",
+        stack.mercadopago.base_url
+    );
+    println!(
+        "  WhatsApp Cloud    {}   (sandbox; control API under /_sandbox)",
+        stack.whatsapp.base_url
+    );
+    println!(
+        "  webhook receiver  {}   (a shop's endpoint; /_receiver/requests lists what arrived)",
+        stack.receiver.base_url
+    );
     println!("  emulator logs     .dev/logs/   function env: .dev/env");
     println!(
         "Demo project {} (plan pro). Its API key, shown here because this is your machine:",

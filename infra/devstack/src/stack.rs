@@ -123,7 +123,11 @@ impl Sandboxes {
         };
         Ok(Self {
             mercadopago: mercadopago::start(bind(options.mercadopago_port).await?, mp_config).await,
-            whatsapp: whatsapp::start(bind(options.whatsapp_port).await?, whatsapp::Config::default()).await,
+            whatsapp: whatsapp::start(
+                bind(options.whatsapp_port).await?,
+                whatsapp::Config::default(),
+            )
+            .await,
             receiver: receiver::start(bind(options.receiver_port).await?).await,
         })
     }
@@ -181,14 +185,23 @@ impl Stack {
             secrets_manager: Some(moto.endpoint()),
         };
         let admin = AppState::new(placeholder_config(), &sdk, &endpoints, Clock::system());
-        let mut physical =
-            provision::provision(&template, &options.stack_name, &admin.dynamodb, &admin.sqs, &admin.secrets).await?;
+        let mut physical = provision::provision(
+            &template,
+            &options.stack_name,
+            &admin.dynamodb,
+            &admin.sqs,
+            &admin.secrets,
+        )
+        .await?;
 
         let gateway_port = options.gateway_port;
         let listener = bind(gateway_port).await?;
         let port = listener
             .local_addr()
-            .map_err(|source| StackError::Listen { port: gateway_port, source })?
+            .map_err(|source| StackError::Listen {
+                port: gateway_port,
+                source,
+            })?
             .port();
         let api_url = format!("http://127.0.0.1:{port}");
         let sandboxes = Sandboxes::start(&options).await?;
@@ -197,7 +210,10 @@ impl Stack {
         for (name, value) in [
             ("PublicApiUrl", api_url.clone()),
             ("WhatsAppApiBaseUrl", sandboxes.whatsapp.base_url.clone()),
-            ("MercadoPagoApiBaseUrl", sandboxes.mercadopago.base_url.clone()),
+            (
+                "MercadoPagoApiBaseUrl",
+                sandboxes.mercadopago.base_url.clone(),
+            ),
             ("OutboundAllowCidrs", "127.0.0.0/8,::1/128".to_owned()),
             ("OutboundAllowHttp", "true".to_owned()),
         ] {
@@ -246,8 +262,10 @@ impl Stack {
                 }
                 Entry::Schedule(handler) => {
                     for schedule in &function.schedules {
-                        let every = crate::template::rate(&schedule.expression)
-                            .ok_or_else(|| fail(format!("unsupported schedule {}", schedule.expression)))?;
+                        let every =
+                            crate::template::rate(&schedule.expression).ok_or_else(|| {
+                                fail(format!("unsupported schedule {}", schedule.expression))
+                            })?;
                         timers.push((function.binary.clone(), every, state, handler));
                     }
                     schedules.insert(function.binary.clone(), (state, handler));
@@ -430,6 +448,7 @@ fn placeholder_config() -> Config {
         mercadopago_api_base_url: String::new(),
         outbound_allow: Vec::new(),
         outbound_allow_http: false,
+        ses_configuration_set: None,
         log_level: "info".into(),
         health_timeout: std::time::Duration::from_secs(2),
     }

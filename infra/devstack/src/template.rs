@@ -443,8 +443,14 @@ pub fn rate(expression: &str) -> Option<std::time::Duration> {
 mod tests {
     #[test]
     fn rates_parse() {
-        assert_eq!(super::rate("rate(5 minutes)"), Some(std::time::Duration::from_secs(300)));
-        assert_eq!(super::rate("rate(1 hour)"), Some(std::time::Duration::from_secs(3600)));
+        assert_eq!(
+            super::rate("rate(5 minutes)"),
+            Some(std::time::Duration::from_secs(300))
+        );
+        assert_eq!(
+            super::rate("rate(1 hour)"),
+            Some(std::time::Duration::from_secs(3600))
+        );
         assert_eq!(super::rate("cron(0 * * * ? *)"), None);
         assert_eq!(super::rate("rate(0 minutes)"), None);
     }

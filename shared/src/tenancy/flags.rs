@@ -75,10 +75,20 @@ mod tests {
 
     #[test]
     fn a_disabled_module_is_a_403_naming_the_flag() {
-        let err = require(&project(&[("payments.mercadopago", false)]), Flag::PaymentsMercadopago).unwrap_err();
-        assert_eq!((err.status().as_u16(), err.code()), (403, "feature_disabled"));
+        let err = require(
+            &project(&[("payments.mercadopago", false)]),
+            Flag::PaymentsMercadopago,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.status().as_u16(), err.code()),
+            (403, "feature_disabled")
+        );
         assert_eq!(err.problem("r")["flag"], "payments.mercadopago");
-        assert!(require(&project(&[]), Flag::PaymentsMercadopago).is_ok(), "on by default");
+        assert!(
+            require(&project(&[]), Flag::PaymentsMercadopago).is_ok(),
+            "on by default"
+        );
         assert!(require(&project(&[("webhooks", true)]), Flag::Webhooks).is_ok());
     }
 

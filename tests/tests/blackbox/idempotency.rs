@@ -187,9 +187,14 @@ async fn a_monthly_quota_is_never_exceeded_even_concurrently() {
     let results = futures::future::join_all(attempts).await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 5);
     let refused = results.into_iter().find_map(Result::err).unwrap();
-    assert_eq!((refused.status().as_u16(), refused.code()), (429, "quota_exceeded"));
+    assert_eq!(
+        (refused.status().as_u16(), refused.code()),
+        (429, "quota_exceeded")
+    );
     assert_eq!(refused.problem("r")["metric"], "emails");
-    let counted = usage::get(state, &project.id, &usage::month(now)).await.unwrap();
+    let counted = usage::get(state, &project.id, &usage::month(now))
+        .await
+        .unwrap();
     assert_eq!(counted.counters["emails"], 5);
     stack.shutdown().await;
 }

@@ -48,8 +48,16 @@ fn every_template_route_has_a_handler_and_vice_versa() {
                 assert_eq!(declared, served, "routes of {}", function.binary);
             }
             Entry::Schedule(_) => {
-                assert!(declared.is_empty(), "{} is scheduled and has HTTP routes", function.binary);
-                assert!(!function.schedules.is_empty(), "{} has no schedule", function.binary);
+                assert!(
+                    declared.is_empty(),
+                    "{} is scheduled and has HTTP routes",
+                    function.binary
+                );
+                assert!(
+                    !function.schedules.is_empty(),
+                    "{} has no schedule",
+                    function.binary
+                );
             }
             Entry::Sqs(_) => {
                 assert!(
