@@ -93,7 +93,10 @@ impl Config {
             deliveries_queue_url: required("DELIVERIES_QUEUE_URL")?,
             payments_queue_url: required("PAYMENTS_QUEUE_URL")?,
             secrets_prefix: required("SECRETS_PREFIX")?.trim_end_matches('/').to_owned(),
-            public_api_url: lookup("PUBLIC_API_URL").unwrap_or_default().trim_end_matches('/').to_owned(),
+            public_api_url: lookup("PUBLIC_API_URL")
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_owned(),
             whatsapp_api_base_url: lookup("WHATSAPP_API_BASE_URL")
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| "https://graph.facebook.com".to_owned())
@@ -143,7 +146,14 @@ mod tests {
         ENV_VARS
             .iter()
             .map(|name| (*name, format!("value-of-{name}")))
-            .filter(|(name, _)| !["HEALTH_TIMEOUT_MS", "OUTBOUND_ALLOW_CIDRS", "OUTBOUND_ALLOW_HTTP"].contains(name))
+            .filter(|(name, _)| {
+                ![
+                    "HEALTH_TIMEOUT_MS",
+                    "OUTBOUND_ALLOW_CIDRS",
+                    "OUTBOUND_ALLOW_HTTP",
+                ]
+                .contains(name)
+            })
             .collect()
     }
 

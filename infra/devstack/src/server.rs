@@ -111,11 +111,23 @@ async fn advance_clock(State(app): State<App>, Path(seconds): Path<i64>) -> Resp
 /// Runs a scheduled function once, now (tests move the clock, then run the sweep).
 async fn run_schedule(State(app): State<App>, Path(binary): Path<String>) -> Response {
     let Some((state, handler)) = app.inner.schedules.get(&binary).copied() else {
-        return problem(StatusCode::NOT_FOUND, "unknown_schedule", "no scheduled function with that binary name");
+        return problem(
+            StatusCode::NOT_FOUND,
+            "unknown_schedule",
+            "no scheduled function with that binary name",
+        );
     };
     match handler(state).await {
-        Ok(()) => (StatusCode::OK, axum::Json(json!({"function": binary, "ran": true}))).into_response(),
-        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, "schedule_failed", &e.to_string()),
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(json!({"function": binary, "ran": true})),
+        )
+            .into_response(),
+        Err(e) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "schedule_failed",
+            &e.to_string(),
+        ),
     }
 }
 

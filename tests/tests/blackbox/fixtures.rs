@@ -69,8 +69,11 @@ async fn every_event_fixture_feeds_its_function() {
                     assert!(response.batch_item_failures.len() <= count, "{name}");
                 }
                 Entry::Schedule(handler) => {
-                    let _: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-                    handler(state).await.unwrap_or_else(|e| panic!("{name}: scheduled run failed: {e}"));
+                    let _: serde_json::Value =
+                        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+                    handler(state)
+                        .await
+                        .unwrap_or_else(|e| panic!("{name}: scheduled run failed: {e}"));
                 }
             }
             seen.push(name);
