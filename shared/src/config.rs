@@ -18,6 +18,7 @@ pub const ENV_VARS: &[&str] = &[
     "MERCADOPAGO_API_BASE_URL",
     "OUTBOUND_ALLOW_CIDRS",
     "OUTBOUND_ALLOW_HTTP",
+    "SES_CONFIGURATION_SET",
     "LOG_LEVEL",
     "HEALTH_TIMEOUT_MS",
 ];
@@ -47,6 +48,9 @@ pub struct Config {
     pub outbound_allow: Vec<ipnet::IpNet>,
     /// `OUTBOUND_ALLOW_HTTP`: `true` lets webhook endpoints use plain http (local stack only).
     pub outbound_allow_http: bool,
+    /// `SES_CONFIGURATION_SET`: SES v2 configuration set named on every e-mail (event
+    /// publishing of bounces and complaints to SNS). Empty: none.
+    pub ses_configuration_set: Option<String>,
     /// `LOG_LEVEL`: a `tracing` filter such as `info` or `mostrador=debug,info` (default `info`).
     pub log_level: String,
     /// `HEALTH_TIMEOUT_MS`: how long one dependency check may take before it counts as down
@@ -118,6 +122,9 @@ impl Config {
                     })
                 }
             },
+            ses_configuration_set: lookup("SES_CONFIGURATION_SET")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
             log_level: lookup("LOG_LEVEL").unwrap_or_else(|| "info".to_owned()),
             health_timeout: Duration::from_millis(health_timeout_ms),
         })

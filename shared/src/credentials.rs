@@ -35,6 +35,10 @@ impl Provider {
                 ("access_token", true),
                 ("phone_number_id", true),
                 ("api_version", false),
+                // Status webhooks: Meta's app secret signs them (X-Hub-Signature-256) and the
+                // verify token answers the subscription handshake.
+                ("app_secret", false),
+                ("verify_token", false),
             ],
         }
     }

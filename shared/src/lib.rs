@@ -4,16 +4,20 @@
 //! ([`runtime`]); the logic lives here, where unit and black-box tests reach it.
 
 pub mod admin;
+pub mod aws_calls;
 pub mod clock;
 pub mod config;
 pub mod contact;
 pub mod credentials;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod http;
 pub mod ids;
 pub mod inbound;
+pub mod notifications;
+pub mod payments;
 pub mod runtime;
 pub mod sqs;
 pub mod state;

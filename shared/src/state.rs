@@ -60,12 +60,18 @@ impl AppState {
             if let Some(url) = &endpoints.dynamodb {
                 b = b.endpoint_url(url);
             }
+            if crate::aws_calls::enabled() {
+                b = b.interceptor(crate::aws_calls::CallLogger);
+            }
             aws_sdk_dynamodb::Client::from_conf(b.build())
         };
         let sqs = {
             let mut b = aws_sdk_sqs::config::Builder::from(sdk);
             if let Some(url) = &endpoints.sqs {
                 b = b.endpoint_url(url);
+            }
+            if crate::aws_calls::enabled() {
+                b = b.interceptor(crate::aws_calls::CallLogger);
             }
             aws_sdk_sqs::Client::from_conf(b.build())
         };
@@ -74,12 +80,18 @@ impl AppState {
             if let Some(url) = &endpoints.ses {
                 b = b.endpoint_url(url);
             }
+            if crate::aws_calls::enabled() {
+                b = b.interceptor(crate::aws_calls::CallLogger);
+            }
             aws_sdk_sesv2::Client::from_conf(b.build())
         };
         let secrets = {
             let mut b = aws_sdk_secretsmanager::config::Builder::from(sdk);
             if let Some(url) = &endpoints.secrets_manager {
                 b = b.endpoint_url(url);
+            }
+            if crate::aws_calls::enabled() {
+                b = b.interceptor(crate::aws_calls::CallLogger);
             }
             aws_sdk_secretsmanager::Client::from_conf(b.build())
         };

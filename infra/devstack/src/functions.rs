@@ -17,11 +17,50 @@ pub enum Entry {
 }
 
 /// Every function binary (`functions/<name>`), in the order `template.yaml` declares them.
-pub const BINARIES: &[&str] = &["health", "project", "admin"];
+pub const BINARIES: &[&str] = &[
+    "health",
+    "project",
+    "admin",
+    "notifications",
+    "sender",
+    "provider-feedback",
+    "webhooks",
+    "dispatcher",
+    "retry-sweeper",
+    "payments",
+    "mp-intake",
+    "payment-sync",
+    "reconciler",
+];
 
 pub fn lookup(binary: &str) -> Option<Entry> {
     use mostrador::{admin, health, tenancy};
     match binary {
+        "payments" => Some(Entry::Http {
+            routes: mostrador::payments::routes::ROUTES,
+            handler: mostrador::payments::routes::handler,
+        }),
+        "mp-intake" => Some(Entry::Http {
+            routes: mostrador::payments::intake::ROUTES,
+            handler: mostrador::payments::intake::handler,
+        }),
+        "payment-sync" => Some(Entry::Sqs(mostrador::payments::sync::handler)),
+        "reconciler" => Some(Entry::Schedule(mostrador::payments::reconcile::handler)),
+        "webhooks" => Some(Entry::Http {
+            routes: mostrador::webhooks::api::ROUTES,
+            handler: mostrador::webhooks::api::handler,
+        }),
+        "dispatcher" => Some(Entry::Sqs(mostrador::webhooks::dispatch::handler)),
+        "retry-sweeper" => Some(Entry::Schedule(mostrador::webhooks::sweep::handler)),
+        "notifications" => Some(Entry::Http {
+            routes: mostrador::notifications::routes::ROUTES,
+            handler: mostrador::notifications::routes::handler,
+        }),
+        "sender" => Some(Entry::Sqs(mostrador::notifications::sender::handler)),
+        "provider-feedback" => Some(Entry::Http {
+            routes: mostrador::notifications::feedback::ROUTES,
+            handler: mostrador::notifications::feedback::handler,
+        }),
         "project" => Some(Entry::Http {
             routes: tenancy::routes::ROUTES,
             handler: tenancy::routes::handler,

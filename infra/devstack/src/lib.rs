@@ -8,6 +8,7 @@ pub mod demo;
 pub mod emulators;
 pub mod functions;
 pub mod gateway;
+mod mail;
 pub mod pollers;
 pub mod provision;
 mod server;

@@ -31,6 +31,11 @@ pub async fn serve(
         .route("/_local/emulators/{name}/{action}", post(control))
         .route("/_local/clock/advance/{seconds}", post(advance_clock))
         .route("/_local/schedules/{binary}/run", post(run_schedule))
+        .route("/_local/mail", axum::routing::get(local_mail))
+        .route(
+            "/_local/mail/identities/{identity}",
+            post(local_mail_identity),
+        )
         .fallback(gateway)
         .with_state(App { routes, inner });
     let server = axum::serve(
@@ -129,6 +134,18 @@ async fn run_schedule(State(app): State<App>, Path(binary): Path<String>) -> Res
             &e.to_string(),
         ),
     }
+}
+
+/// `GET /_local/mail`: what SES (moto) accepted (see `mail.rs`).
+async fn local_mail(State(app): State<App>) -> Response {
+    let endpoint = app.inner.moto.lock().await.endpoint();
+    crate::mail::list(endpoint).await
+}
+
+/// `POST /_local/mail/identities/{identity}`: creates a sender identity in moto's SES.
+async fn local_mail_identity(State(app): State<App>, identity: Path<String>) -> Response {
+    let endpoint = app.inner.moto.lock().await.endpoint();
+    crate::mail::create_identity(endpoint, identity).await
 }
 
 async fn gateway(

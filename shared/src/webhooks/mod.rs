@@ -2,10 +2,20 @@
 //! filters ([`filter`]), the retry schedule ([`schedule`]) and the SSRF-guarded HTTP client
 //! ([`ssrf`]). The dispatcher function wires them to storage and the queue.
 
+pub mod api;
+pub mod deliveries;
+pub mod delivery_routes;
+pub mod dispatch;
+pub mod endpoint_routes;
+pub mod endpoints;
 pub mod filter;
+pub mod listing;
+pub mod queue;
 pub mod schedule;
+pub mod send;
 pub mod signing;
 pub mod ssrf;
+pub mod sweep;
 
 pub use filter::{EventFilter, EventType};
 pub use schedule::{next_attempt, Outcome};

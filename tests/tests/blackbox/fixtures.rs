@@ -14,6 +14,13 @@ const EXPECTED: &[(&str, u16)] = &[
     ("health/get-health-component.json", 200),
     ("health/get-health-unknown-component.json", 404),
     ("health/default-route.json", 404),
+    ("notifications/get-notification-without-key.json", 401),
+    ("provider-feedback/post-status-unknown-project.json", 404),
+    ("payments/post-payment-no-key.json", 401),
+    ("payments/get-payment-no-key.json", 401),
+    ("mp-intake/ipn-unknown-project.json", 404),
+    ("webhooks/post-event-no-key.json", 401),
+    ("webhooks/get-delivery-no-key.json", 401),
 ];
 
 #[tokio::test]

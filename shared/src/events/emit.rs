@@ -1,0 +1,285 @@
+//! The one way an event enters Mostrador: the public `POST /v1/events` and internal emitters
+//! (payments, notifications, endpoint health) all call [`emit`] / [`publish`].
+//!
+//! One `TransactWriteItems` stores the event, its dedupe marker and one delivery per matching
+//! enabled endpoint (each already in the `due` index), so an event never exists without its
+//! deliveries; the queue messages are sent afterwards and the sweeper covers a lost send.
+
+use super::store::{self, Event};
+use crate::db::{self, storage_error};
+use crate::error::{ApiError, FieldError};
+use crate::ids::{DeliveryId, EndpointId, EventId};
+use crate::tenancy::{Flag, Project};
+use crate::webhooks::deliveries::{self, Delivery, PENDING};
+use crate::webhooks::endpoints;
+use crate::webhooks::filter::EventType;
+use crate::webhooks::queue;
+use crate::AppState;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+/// Largest serialized payload (`{"type","timestamp","data"}`), per the Standard Webhooks advice.
+pub const MAX_PAYLOAD_BYTES: usize = 20 * 1024;
+/// Longest shop-side event id / dedupe key.
+pub const MAX_DEDUPE_KEY: usize = 200;
+/// Deliveries written in the event's own transaction (DynamoDB allows 100 items).
+const FIRST_TX_DELIVERIES: usize = 90;
+
+/// Which endpoints receive the event.
+#[derive(Clone, Copy, Debug)]
+pub enum Target {
+    /// Every enabled endpoint whose filter matches.
+    Matching,
+    /// Only this endpoint, whatever its filter (the endpoint test).
+    Only(EndpointId),
+}
+
+/// What [`publish`] did.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub id: EventId,
+    /// The dedupe key named an existing event: nothing new was stored.
+    pub duplicate: bool,
+    pub deliveries: Vec<DeliveryId>,
+}
+
+/// Stores an event and fans it out; idempotent on `dedupe_key` (same key, same id, nothing new).
+pub async fn emit(
+    state: &AppState,
+    project: &Project,
+    event_type: &str,
+    data: serde_json::Value,
+    dedupe_key: Option<&str>,
+) -> Result<EventId, ApiError> {
+    publish(
+        state,
+        project,
+        event_type,
+        data,
+        dedupe_key,
+        Target::Matching,
+    )
+    .await
+    .map(|p| p.id)
+}
+
+/// [`emit`] with the outcome in full.
+pub async fn publish(
+    state: &AppState,
+    project: &Project,
+    event_type: &str,
+    data: serde_json::Value,
+    dedupe_key: Option<&str>,
+    target: Target,
+) -> Result<Published, ApiError> {
+    let event_type = EventType::parse(event_type).map_err(|e| {
+        ApiError::validation(vec![FieldError::new("type", "invalid", e.to_string())])
+    })?;
+    if !data.is_object() {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "data",
+            "invalid",
+            "must be a JSON object",
+        )]));
+    }
+    if let Some(key) = dedupe_key {
+        validate_dedupe_key(key)?;
+        if let Some(id) = store::deduped(state, &project.id, key).await? {
+            return Ok(Published {
+                id,
+                duplicate: true,
+                deliveries: Vec::new(),
+            });
+        }
+    }
+    let now = state.clock.now();
+    let timestamp = crate::clock::rfc3339(now);
+    let payload = serde_json::to_string(&serde_json::json!({
+        "type": event_type.as_str(),
+        "timestamp": timestamp,
+        "data": data,
+    }))
+    .map_err(ApiError::internal)?;
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(ApiError::new(
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            "event_too_large",
+            format!(
+                "the event payload is {} bytes; the limit is {MAX_PAYLOAD_BYTES}",
+                payload.len()
+            ),
+        )
+        .with_member("limit_bytes", MAX_PAYLOAD_BYTES));
+    }
+    let expires_at = now.unix_timestamp() + i64::from(project.limits().retention_days) * 86_400;
+    let id = EventId::at(now);
+    let targets = if project.flag(Flag::Webhooks) {
+        endpoints::list(state, &project.id)
+            .await?
+            .into_iter()
+            .filter(|e| match target {
+                Target::Matching => e.wants(&event_type),
+                Target::Only(only) => e.id == only,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let new_deliveries: Vec<Delivery> = targets
+        .iter()
+        .map(|e| Delivery {
+            project_id: project.id,
+            id: DeliveryId::at(now),
+            event_id: id,
+            endpoint_id: e.id,
+            event_type: event_type.to_string(),
+            status: PENDING.into(),
+            attempts: 0,
+            round: 0,
+            next_attempt_ms: Some(now_ms),
+            trigger: "scheduled".into(),
+            last_status_code: None,
+            last_error_class: None,
+            last_attempt_at: None,
+            created_at: timestamp.clone(),
+            updated_at: timestamp.clone(),
+            expires_at,
+        })
+        .collect();
+    let event = Event {
+        project_id: project.id,
+        id,
+        event_type: event_type.to_string(),
+        timestamp,
+        payload,
+        dedupe_key: dedupe_key.map(str::to_owned),
+        delivery_ids: new_deliveries.iter().map(|d| d.id).collect(),
+        expires_at,
+    };
+    match write(state, &event, &new_deliveries, now.unix_timestamp()).await {
+        Ok(()) => {}
+        Err(WriteError::Duplicate) => {
+            let key = dedupe_key.unwrap_or_default();
+            return match store::deduped(state, &project.id, key).await? {
+                Some(id) => Ok(Published {
+                    id,
+                    duplicate: true,
+                    deliveries: Vec::new(),
+                }),
+                None => Err(ApiError::unavailable(
+                    "event_conflict",
+                    "a concurrent request with this event_id is in progress; retry",
+                )),
+            };
+        }
+        Err(WriteError::Api(e)) => return Err(e),
+    }
+    let messages: Vec<_> = new_deliveries
+        .iter()
+        .map(|d| (d.project_id, d.id, 0))
+        .collect();
+    queue::enqueue(state, &messages).await;
+    tracing::info!(event_id = %id, event_type = %event_type, deliveries = new_deliveries.len(), "event emitted");
+    Ok(Published {
+        id,
+        duplicate: false,
+        deliveries: event.delivery_ids,
+    })
+}
+
+fn validate_dedupe_key(key: &str) -> Result<(), ApiError> {
+    if key.is_empty()
+        || key.len() > MAX_DEDUPE_KEY
+        || !key.bytes().all(|b| (0x21..=0x7e).contains(&b))
+    {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "event_id",
+            "invalid",
+            format!("must be 1 to {MAX_DEDUPE_KEY} visible ASCII characters"),
+        )]));
+    }
+    Ok(())
+}
+
+enum WriteError {
+    Duplicate,
+    Api(ApiError),
+}
+
+async fn write(
+    state: &AppState,
+    event: &Event,
+    deliveries: &[Delivery],
+    now_s: i64,
+) -> Result<(), WriteError> {
+    let table = &state.config.table_name;
+    let put = |item, condition: &str| -> Result<TransactWriteItem, ApiError> {
+        let mut put = Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if condition.contains(":now") {
+            put = put.expression_attribute_values(":now", db::n(now_s));
+        }
+        let put = put.build().map_err(ApiError::internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    };
+    let mut first = vec![put(
+        store::to_item(event).map_err(WriteError::Api)?,
+        "attribute_not_exists(pk)",
+    )
+    .map_err(WriteError::Api)?];
+    let has_dedupe = if let Some(key) = &event.dedupe_key {
+        let cond = "attribute_not_exists(pk) OR expires_at <= :now";
+        first.push(put(store::dedupe_item(event, key), cond).map_err(WriteError::Api)?);
+        true
+    } else {
+        false
+    };
+    let mut items = Vec::with_capacity(deliveries.len());
+    for d in deliveries {
+        items.push(
+            put(
+                deliveries::to_item(d).map_err(WriteError::Api)?,
+                "attribute_not_exists(pk)",
+            )
+            .map_err(WriteError::Api)?,
+        );
+    }
+    let rest = items.split_off(items.len().min(FIRST_TX_DELIVERIES));
+    first.extend(items);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let result = state
+            .dynamodb
+            .transact_write_items()
+            .set_transact_items(Some(first.clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => break,
+            Err(e) if has_dedupe && queue::failed_condition(&e) => {
+                return Err(WriteError::Duplicate)
+            }
+            Err(e) if db::is_transaction_conflict(&e) && tries < queue::TX_TRIES => {
+                tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(tries))).await;
+            }
+            Err(e) => return Err(WriteError::Api(storage_error(e))),
+        }
+    }
+    // Beyond one transaction (only with very large endpoint limits): the rest in more.
+    let mut rest = rest;
+    while !rest.is_empty() {
+        let tail = rest.split_off(rest.len().min(100));
+        state
+            .dynamodb
+            .transact_write_items()
+            .set_transact_items(Some(rest))
+            .send()
+            .await
+            .map_err(|e| WriteError::Api(storage_error(e)))?;
+        rest = tail;
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! `POST /v1/events`, `GET /v1/events/{event_id}`, `GET /v1/events` (served by the `webhooks`
+//! function, see `webhooks::api`).
+
+use super::store;
+use crate::db;
+use crate::error::ApiError;
+use crate::http::{json, ApiRequest};
+use crate::ids::EventId;
+use crate::tenancy::Caller;
+use crate::webhooks::deliveries;
+use crate::webhooks::filter::EventType;
+use crate::webhooks::listing::{self, Source, Window};
+use crate::AppState;
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+
+/// Largest `POST /v1/events` body (the stored payload has its own 20 KB limit).
+pub const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewEvent {
+    #[serde(rename = "type")]
+    event_type: String,
+    data: serde_json::Value,
+    #[serde(default)]
+    event_id: Option<String>,
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let body: NewEvent = req.json_limited(MAX_BODY)?;
+    let published = super::publish(
+        state,
+        &caller.project,
+        &body.event_type,
+        body.data,
+        body.event_id.as_deref(),
+        super::Target::Matching,
+    )
+    .await?;
+    json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({
+            "id": published.id,
+            "duplicate": published.duplicate,
+            "deliveries": published.deliveries.len(),
+        }),
+    )
+}
+
+pub fn parse_id(req: &ApiRequest) -> Result<EventId, ApiError> {
+    req.path_param("event_id")?
+        .parse()
+        .map_err(|_| ApiError::not_found("event"))
+}
+
+pub async fn get(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let p = &caller.project.id;
+    let event = store::get(state, p, &parse_id(req)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?;
+    let dels = deliveries::get_many(state, p, &event.delivery_ids).await?;
+    let mut view = event.view();
+    if let Some(o) = view.as_object_mut() {
+        o.insert(
+            "deliveries".into(),
+            dels.iter().map(|d| deliveries::view(d, None)).collect(),
+        );
+    }
+    json(StatusCode::OK, &view)
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let p = &caller.project.id;
+    let window = Window::from_request::<crate::ids::Event>(req)?;
+    let index = match req.query("type")? {
+        Some(t) => {
+            let t = EventType::parse(t).map_err(|e| {
+                ApiError::validation(vec![crate::error::FieldError::new(
+                    "type",
+                    "invalid",
+                    e.to_string(),
+                )])
+            })?;
+            Some(("gsi1", store::type_index_pk(p, t.as_str())))
+        }
+        None => None,
+    };
+    let source = Source {
+        table_pk: store::pk(p),
+        index,
+        filter: None,
+    };
+    let (items, cursor) = listing::page::<crate::ids::Event>(state, source, &window).await?;
+    let now = state.clock.now().unix_timestamp();
+    let mut data = Vec::new();
+    for item in items {
+        if db::expired(&item, now) {
+            continue;
+        }
+        if let Some(e) = store::from_item(p, item, now)? {
+            data.push(e.view());
+        }
+    }
+    json(
+        StatusCode::OK,
+        &serde_json::json!({ "data": data, "next_cursor": cursor }),
+    )
+}

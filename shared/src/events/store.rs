@@ -1,0 +1,127 @@
+//! Events (item 10) and their shop-side dedupe markers (item 11).
+
+use crate::db::{self, storage_error, Item};
+use crate::error::ApiError;
+use crate::ids::{DeliveryId, EventId, ProjectId};
+use crate::AppState;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Event {
+    pub project_id: ProjectId,
+    pub id: EventId,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub timestamp: String,
+    /// The exact body every delivery sends: `{"type","timestamp","data"}`.
+    pub payload: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedupe_key: Option<String>,
+    #[serde(default)]
+    pub delivery_ids: Vec<DeliveryId>,
+    pub expires_at: i64,
+}
+
+impl Event {
+    pub fn view(&self) -> serde_json::Value {
+        let payload: serde_json::Value = serde_json::from_str(&self.payload).unwrap_or_default();
+        serde_json::json!({
+            "id": self.id,
+            "type": self.event_type,
+            "timestamp": self.timestamp,
+            "event_id": self.dedupe_key,
+            "data": payload.get("data").cloned().unwrap_or_default(),
+        })
+    }
+}
+
+pub fn pk(project: &ProjectId) -> String {
+    format!("P#{project}#EVT")
+}
+
+pub fn type_index_pk(project: &ProjectId, event_type: &str) -> String {
+    format!("P#{project}#EVT#T#{event_type}")
+}
+
+pub fn dedupe_pk(project: &ProjectId, key: &str) -> String {
+    format!("P#{project}#EVTID#{key}")
+}
+
+pub fn to_item(e: &Event) -> Result<Item, ApiError> {
+    let mut item = db::to_item(e)?;
+    item.insert("pk".into(), db::s(pk(&e.project_id)));
+    item.insert("sk".into(), db::s(e.id.to_string()));
+    item.insert(
+        "gsi1pk".into(),
+        db::s(type_index_pk(&e.project_id, &e.event_type)),
+    );
+    item.insert("gsi1sk".into(), db::s(e.id.to_string()));
+    Ok(item)
+}
+
+pub fn dedupe_item(e: &Event, key: &str) -> Item {
+    let mut item = Item::new();
+    item.insert("pk".into(), db::s(dedupe_pk(&e.project_id, key)));
+    item.insert("sk".into(), db::s("DEDUPE"));
+    item.insert("project_id".into(), db::s(e.project_id.to_string()));
+    item.insert("event_id".into(), db::s(e.id.to_string()));
+    item.insert("expires_at".into(), db::n(e.expires_at));
+    item
+}
+
+pub fn from_item(project: &ProjectId, item: Item, now_s: i64) -> Result<Option<Event>, ApiError> {
+    if db::expired(&item, now_s) {
+        return Ok(None);
+    }
+    let e: Event = db::from_item(item)?;
+    Ok((e.project_id == *project).then_some(e))
+}
+
+pub async fn get(
+    state: &AppState,
+    project: &ProjectId,
+    id: &EventId,
+) -> Result<Option<Event>, ApiError> {
+    let out = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(pk(project)))
+        .key("sk", db::s(id.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    match out.item {
+        Some(item) => from_item(project, item, state.clock.now().unix_timestamp()),
+        None => Ok(None),
+    }
+}
+
+/// The event a dedupe key already names, if any (and not expired).
+pub async fn deduped(
+    state: &AppState,
+    project: &ProjectId,
+    key: &str,
+) -> Result<Option<EventId>, ApiError> {
+    let out = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(dedupe_pk(project, key)))
+        .key("sk", db::s("DEDUPE"))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    let Some(item) = out.item else {
+        return Ok(None);
+    };
+    if db::expired(&item, state.clock.now().unix_timestamp()) {
+        return Ok(None);
+    }
+    Ok(item
+        .get("event_id")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|s| s.parse().ok()))
+}

@@ -1,0 +1,51 @@
+//! Notifications: versioned templates per project, e-mail (SES v2) and WhatsApp (click-to-chat
+//! links and the Cloud API), asynchronous sending, provider feedback and a queryable log.
+//!
+//! - [`routes`]: the `notifications` function (`/v1/templates*`, `/v1/notifications*`);
+//! - [`sender`]: the `sender` function (NotificationsQueue consumer; its docs state the
+//!   at-most-once guarantee);
+//! - [`feedback`]: the `provider-feedback` function (WhatsApp status webhooks) and the SES
+//!   event handler (SNS-wrapped bounce / complaint / delivery events);
+//! - [`store`], [`templates_store`], [`list`]: data model items 6–9.
+
+pub mod feedback;
+pub mod list;
+pub mod model;
+pub mod providers;
+pub mod routes;
+mod send_api;
+pub mod sender;
+pub mod store;
+pub mod templates_store;
+
+use crate::AppState;
+use model::Notification;
+
+/// Emits `notification.failed` once per notification (the notification id is the dedupe key).
+/// A failure to emit is logged: the notification's own state is already terminal and visible.
+pub(crate) async fn emit_failed(state: &AppState, notification: &Notification) {
+    let project = match crate::tenancy::project::get(state, &notification.project_id).await {
+        Ok(Some(p)) => p,
+        _ => {
+            tracing::warn!(notification_id = %notification.id, "notification.failed not emitted: project unavailable");
+            return;
+        }
+    };
+    let data = serde_json::json!({
+        "notification_id": notification.id,
+        "channel": notification.channel,
+        "template": notification.template,
+        "status": notification.status,
+        "reason": notification.reason,
+        "metadata": notification
+            .metadata_json
+            .as_deref()
+            .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok()),
+    });
+    let key = format!("notification.failed:{}", notification.id);
+    if let Err(e) =
+        crate::events::emit(state, &project, "notification.failed", data, Some(&key)).await
+    {
+        tracing::warn!(notification_id = %notification.id, code = e.code(), "notification.failed not emitted");
+    }
+}

@@ -1,0 +1,168 @@
+//! The `notifications` function: templates and notifications under `/v1`.
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::templates_store::{self as tpl, check_name};
+use crate::error::{ApiError, FieldError};
+use crate::http::{json, ApiRequest};
+use crate::templates::{self, TemplateContent};
+use crate::tenancy::guard::protected;
+use crate::tenancy::{idempotency, Caller};
+use crate::AppState;
+
+pub const ROUTES: &[&str] = &[
+    "GET /v1/templates",
+    "GET /v1/templates/{name}",
+    "PUT /v1/templates/{name}",
+    "GET /v1/templates/{name}/versions/{version}",
+    "POST /v1/templates/{name}/preview",
+    "POST /v1/notifications",
+    "GET /v1/notifications",
+    "GET /v1/notifications/{id}",
+];
+
+pub fn handler(
+    state: &'static AppState,
+    req: ApiRequest,
+) -> BoxFuture<'static, Result<Response<Body>, ApiError>> {
+    protected(state, req, move |caller, req| handle(state, caller, req)).boxed()
+}
+
+async fn handle(
+    state: &'static AppState,
+    caller: Caller,
+    req: ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    match req.route_key.as_str() {
+        "GET /v1/templates" => list_templates(state, &caller, &req).await,
+        "GET /v1/templates/{name}" => get_template(state, &caller, &req, None).await,
+        "GET /v1/templates/{name}/versions/{version}" => {
+            let version = req
+                .path_param("version")?
+                .parse::<u32>()
+                .ok()
+                .filter(|v| *v >= 1)
+                .ok_or_else(|| ApiError::not_found("template version"))?;
+            get_template(state, &caller, &req, Some(version)).await
+        }
+        "PUT /v1/templates/{name}" => put_template(state, &caller, &req).await,
+        "POST /v1/templates/{name}/preview" => {
+            idempotency::once(state, &caller, &req, || preview(state, &caller, &req)).await
+        }
+        "POST /v1/notifications" => {
+            idempotency::once(state, &caller, &req, || {
+                super::send_api::create(state, &caller, &req)
+            })
+            .await
+        }
+        "GET /v1/notifications" => super::send_api::list(state, &caller, &req).await,
+        "GET /v1/notifications/{id}" => super::send_api::get(state, &caller, &req).await,
+        _ => Err(ApiError::not_found("route")),
+    }
+}
+
+async fn put_template(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let name = req.path_param("name")?;
+    check_name(name)?;
+    // The body is the content itself: `{"kind": "email", "subject": …, "html": …}`.
+    let content: TemplateContent = req.json()?;
+    let version = tpl::save(state, &caller.project.id, name, &content).await?;
+    json(StatusCode::CREATED, &version.to_json())
+}
+
+async fn get_template(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+    version: Option<u32>,
+) -> Result<Response<Body>, ApiError> {
+    let name = req.path_param("name")?;
+    let found = tpl::get_version(state, &caller.project.id, name, version)
+        .await?
+        .ok_or_else(|| ApiError::not_found("template"))?;
+    let mut body = found.to_json();
+    if let Some(head) = tpl::get_head(state, &caller.project.id, name).await? {
+        body["latest_version"] = json!(head.latest_version);
+    }
+    json(StatusCode::OK, &body)
+}
+
+async fn list_templates(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let limit = match req.query("limit")? {
+        None => 50,
+        Some(raw) => raw
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                ApiError::validation(vec![FieldError::new("limit", "invalid", "1 to 100")])
+            })?,
+    };
+    let (heads, next) = tpl::list(state, &caller.project.id, req.query("cursor")?, limit).await?;
+    let data: Vec<_> = heads
+        .iter()
+        .map(|h| {
+            json!({
+                "name": h.name,
+                "channel": h.channel,
+                "latest_version": h.latest_version,
+                "created_at": h.created_at,
+                "updated_at": h.updated_at,
+            })
+        })
+        .collect();
+    json(StatusCode::OK, &json!({"data": data, "next_cursor": next}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewRequest {
+    #[serde(default)]
+    version: Option<u32>,
+    #[serde(default = "empty_object")]
+    variables: serde_json::Value,
+}
+
+fn empty_object() -> serde_json::Value {
+    json!({})
+}
+
+async fn preview(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let name = req.path_param("name")?;
+    let body: PreviewRequest = req.json()?;
+    let version = tpl::get_version(state, &caller.project.id, name, body.version)
+        .await?
+        .ok_or_else(|| ApiError::not_found("template"))?;
+    let content = version.content()?;
+    let rendered = templates::render(&content, &body.variables).map_err(render_error)?;
+    json(
+        StatusCode::OK,
+        &json!({"name": version.name, "version": version.version, "rendered": rendered}),
+    )
+}
+
+/// A render failure as a 422 with the renderer's stable code.
+pub(super) fn render_error(err: templates::RenderError) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        err.code(),
+        err.to_string(),
+    )
+}

@@ -1,0 +1,270 @@
+//! `POST /v1/notifications` (validate, store `pending`, enqueue, 202; WhatsApp `link` mode
+//! answers the click-to-chat URL at once), `GET /v1/notifications/{id}` and the log listing.
+
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::list::{self, Filter};
+use super::model::{Channel, HistoryEntry, Mode, Notification, QueueMessage, Status, TemplateRef};
+use super::routes::render_error;
+use super::{store, templates_store as tpl};
+use crate::contact::{wa_link, Email, Phone};
+use crate::error::{ApiError, FieldError};
+use crate::http::{json, ApiRequest};
+use crate::ids::NotificationId;
+use crate::templates::{self, Rendered};
+use crate::tenancy::usage::{self, Metric};
+use crate::tenancy::{flags, Caller, Flag};
+use crate::AppState;
+
+/// Largest `variables` / `metadata` JSON text kept with a notification.
+const MAX_VARIABLES_BYTES: usize = 64 * 1024;
+const MAX_METADATA_BYTES: usize = 4 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRequest {
+    channel: String,
+    to: String,
+    template: String,
+    #[serde(default)]
+    version: Option<u32>,
+    #[serde(default)]
+    variables: Option<serde_json::Value>,
+    #[serde(default)]
+    metadata: Option<serde_json::Value>,
+    #[serde(default)]
+    mode: Option<Mode>,
+}
+
+/// The parsed, valid parts of a create request.
+struct Valid {
+    channel: Channel,
+    mode: Option<Mode>,
+    recipient: String,
+    variables: serde_json::Value,
+    variables_json: String,
+    metadata_json: Option<String>,
+}
+
+fn validate(body: &CreateRequest) -> Result<Valid, ApiError> {
+    let mut errors = Vec::new();
+    let channel = Channel::parse(&body.channel);
+    let mut recipient = String::new();
+    match channel {
+        None => errors.push(FieldError::new("channel", "invalid", "email or whatsapp")),
+        Some(Channel::Email) => match Email::parse(&body.to) {
+            Ok(e) => recipient = e.to_string(),
+            Err(e) => errors.push(e.field_error("to")),
+        },
+        Some(Channel::Whatsapp) => match Phone::parse(&body.to) {
+            Ok(p) => recipient = p.to_string(),
+            Err(e) => errors.push(e.field_error("to")),
+        },
+    }
+    let mode = match (channel, body.mode) {
+        (Some(Channel::Email), Some(_)) => {
+            errors.push(FieldError::new("mode", "not_allowed", "only for whatsapp"));
+            None
+        }
+        (Some(Channel::Whatsapp), mode) => Some(mode.unwrap_or(Mode::Cloud)),
+        _ => None,
+    };
+    if tpl::check_name(&body.template).is_err() {
+        errors.push(FieldError::new(
+            "template",
+            "invalid_format",
+            "not a template name",
+        ));
+    }
+    if body.version == Some(0) {
+        errors.push(FieldError::new("version", "invalid", "versions start at 1"));
+    }
+    let variables = body.variables.clone().unwrap_or_else(|| json!({}));
+    if !variables.is_object() {
+        errors.push(FieldError::new(
+            "variables",
+            "invalid",
+            "must be a JSON object",
+        ));
+    }
+    let variables_json = variables.to_string();
+    if variables_json.len() > MAX_VARIABLES_BYTES {
+        errors.push(FieldError::new("variables", "too_large", "at most 64 KiB"));
+    }
+    let metadata_json = body.metadata.as_ref().map(|m| m.to_string());
+    match &body.metadata {
+        Some(m) if !m.is_object() => errors.push(FieldError::new(
+            "metadata",
+            "invalid",
+            "must be a JSON object",
+        )),
+        Some(_)
+            if metadata_json
+                .as_ref()
+                .is_some_and(|m| m.len() > MAX_METADATA_BYTES) =>
+        {
+            errors.push(FieldError::new("metadata", "too_large", "at most 4 KiB"))
+        }
+        _ => {}
+    }
+    match channel {
+        Some(channel) if errors.is_empty() => Ok(Valid {
+            channel,
+            mode,
+            recipient,
+            variables,
+            variables_json,
+            metadata_json,
+        }),
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+pub(super) async fn create(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let body: CreateRequest = req.json()?;
+    let valid = validate(&body)?;
+    let project = &caller.project;
+    let (flag, metric) = match valid.channel {
+        Channel::Email => (Flag::NotificationsEmail, Metric::Emails),
+        Channel::Whatsapp => (Flag::NotificationsWhatsapp, Metric::WhatsappMessages),
+    };
+    flags::require(project, flag)?;
+    if valid.channel == Channel::Email && project.email_from.is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "email_sender_not_configured",
+            "the project has no sender address (email_from); ask the operator to set it",
+        ));
+    }
+    let version = tpl::get_version(state, &project.id, &body.template, body.version)
+        .await?
+        .ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new(
+                "template",
+                "not_found",
+                "no such template (or version)",
+            )])
+        })?;
+    if version.channel != valid.channel {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "template",
+            "channel_mismatch",
+            format!("the template is for {}", version.channel.name()),
+        )]));
+    }
+    let content = version.content()?;
+    let rendered = templates::render(&content, &valid.variables).map_err(render_error)?;
+    let link = match (valid.mode, &rendered) {
+        (Some(Mode::Link), Rendered::WhatsAppText { body }) => {
+            let phone = Phone::parse(&valid.recipient)
+                .map_err(|e| ApiError::validation(vec![e.field_error("to")]))?;
+            Some(wa_link(&phone, body))
+        }
+        (Some(Mode::Link), _) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "mode",
+                "not_allowed",
+                "link mode needs a whatsapp_text template (Meta templates are sent in cloud mode)",
+            )]))
+        }
+        _ => None,
+    };
+    let now = state.clock.now();
+    usage::consume(state, project, metric, now).await?;
+    let at = crate::clock::rfc3339(now);
+    let status = if link.is_some() {
+        Status::Sent
+    } else {
+        Status::Pending
+    };
+    let notification = Notification {
+        id: NotificationId::at(now),
+        project_id: project.id,
+        channel: valid.channel,
+        mode: valid.mode,
+        recipient: valid.recipient,
+        template: TemplateRef {
+            name: version.name.clone(),
+            version: version.version,
+        },
+        variables_json: valid.variables_json,
+        metadata_json: valid.metadata_json,
+        status,
+        reason: None,
+        provider_message_id: None,
+        link,
+        attempts: 0,
+        history: vec![HistoryEntry {
+            status,
+            at: at.clone(),
+            reason: None,
+        }],
+        created_at: at.clone(),
+        updated_at: at,
+    };
+    store::create(state, &notification, project.limits().retention_days).await?;
+    if notification.link.is_some() {
+        return json(StatusCode::CREATED, &notification.to_json());
+    }
+    enqueue(state, &notification).await?;
+    json(StatusCode::ACCEPTED, &notification.to_json())
+}
+
+async fn enqueue(state: &AppState, n: &Notification) -> Result<(), ApiError> {
+    let message = QueueMessage {
+        v: 1,
+        project_id: n.project_id,
+        notification_id: n.id,
+    };
+    let body = serde_json::to_string(&message).map_err(ApiError::internal)?;
+    let sent = state
+        .sqs
+        .send_message()
+        .queue_url(&state.config.notifications_queue_url)
+        .message_body(body)
+        .send()
+        .await;
+    if sent.is_err() {
+        // Not queued: leave a terminal state, not a pending that nothing will pick up.
+        let _ = store::mark_failed(state, &n.project_id, &n.id, None, "enqueue_failed").await;
+        return Err(ApiError::unavailable(
+            "queue_unavailable",
+            "the notification could not be queued; retry shortly",
+        )
+        .with_header(http::header::RETRY_AFTER, "1"));
+    }
+    Ok(())
+}
+
+pub(super) async fn get(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let id: NotificationId = req
+        .path_param("id")?
+        .parse()
+        .map_err(|_| ApiError::not_found("notification"))?;
+    let found = store::get(state, &caller.project.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("notification"))?;
+    json(StatusCode::OK, &found.to_json())
+}
+
+pub(super) async fn list(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let filter = Filter::from_request(req)?;
+    let (items, next) = list::page(state, &caller.project.id, &filter).await?;
+    let data: Vec<_> = items.iter().map(Notification::to_json).collect();
+    json(StatusCode::OK, &json!({"data": data, "next_cursor": next}))
+}

@@ -1,0 +1,233 @@
+//! The `sender` function: one NotificationsQueue message = one notification to send.
+//!
+//! # Never twice
+//! SES has no idempotency token and the Cloud API none we can rely on, so the guarantee is
+//! built here, and it is **at most once**:
+//! 1. the sender *claims* the notification (`pending → sending`, conditional, with a fresh
+//!    attempt token) before calling the provider; a message whose notification is not
+//!    `pending` never reaches a provider;
+//! 2. only a provider answer that proves nothing was accepted (throttling, 5xx, connection
+//!    refused) releases the claim (`sending → pending`) for a retry;
+//! 3. a redelivered message that finds `sending` either waits (claim younger than
+//!    [`CLAIM_LEASE_SECONDS`]: another copy is still working) or, after a crash between the
+//!    provider call and the record, marks it `failed` with reason `outcome_unknown`: the
+//!    message may or may not have gone out, and we never resend blindly. Timeouts after the
+//!    request was sent end the same way.
+//!
+//! # Retries
+//! Transient errors return the message to the queue with an exponential visibility backoff
+//! (2 s, 4 s, 8 s …, capped at 5 min); on the last receive before the DLQ the notification is
+//! marked `failed` (`retries_exhausted`), so nothing stays `pending` in limbo. Malformed
+//! messages are reported as failures until SQS moves them to the DLQ.
+
+use aws_lambda_events::event::sqs::SqsMessage;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+use super::model::{Channel, Notification, QueueMessage};
+use super::providers::{self, Outcome, WhatsappCredentials};
+use super::{store, templates_store};
+use crate::contact::Phone;
+use crate::credentials::{self, Provider};
+use crate::ids::ProjectId;
+use crate::sqs::MessageError;
+use crate::templates::{self, Rendered};
+use crate::AppState;
+
+/// Longer than the function's timeout (30 s): a claim this old belongs to a dead invocation.
+pub const CLAIM_LEASE_SECONDS: i64 = 60;
+/// The queue's `maxReceiveCount`: the last receive marks the notification failed.
+pub const MAX_RECEIVES: u32 = 4;
+
+/// The SQS handler registered for the `sender` binary.
+pub fn handler(
+    state: &'static AppState,
+    message: SqsMessage,
+) -> BoxFuture<'static, Result<(), MessageError>> {
+    handle(state, message).boxed()
+}
+
+async fn handle(state: &'static AppState, message: SqsMessage) -> Result<(), MessageError> {
+    let receives: u32 = message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let body = message.body.as_deref().unwrap_or("");
+    let parsed: QueueMessage = serde_json::from_str(body)
+        .map_err(|_| MessageError::Permanent("malformed queue message".into()))?;
+    if parsed.v != 1 {
+        return Err(MessageError::Permanent("unknown message version".into()));
+    }
+    let result = process(state, &parsed).await;
+    let Err(err) = result else { return Ok(()) };
+    if receives >= MAX_RECEIVES {
+        // Last chance before the DLQ: leave a terminal, visible state behind.
+        let failed = store::mark_failed(
+            state,
+            &parsed.project_id,
+            &parsed.notification_id,
+            None,
+            "retries_exhausted",
+        )
+        .await;
+        if let Ok(Some(n)) = failed {
+            super::emit_failed(state, &n).await;
+        }
+        return Err(err);
+    }
+    if let Some(handle) = message.receipt_handle.as_deref() {
+        let delay = (2_i32 << receives.min(7)).min(300);
+        let changed = state
+            .sqs
+            .change_message_visibility()
+            .queue_url(&state.config.notifications_queue_url)
+            .receipt_handle(handle)
+            .visibility_timeout(delay)
+            .send()
+            .await;
+        if changed.is_err() {
+            tracing::warn!("could not shorten the retry delay; the queue's timeout applies");
+        }
+    }
+    Err(err)
+}
+
+async fn process(state: &AppState, message: &QueueMessage) -> Result<(), MessageError> {
+    let project_id = &message.project_id;
+    let id = &message.notification_id;
+    let token = ulid::Ulid::new().to_string();
+    let storage = |e: crate::ApiError| MessageError::Transient(format!("storage: {}", e.code()));
+    let Some(notification) = store::claim(state, project_id, id, &token)
+        .await
+        .map_err(storage)?
+    else {
+        return not_claimed(state, message).await;
+    };
+    tracing::info!(notification_id = %id, channel = notification.channel.name(), "sending");
+    let outcome = send(state, project_id, &notification).await;
+    match outcome {
+        Outcome::Accepted(message_id) => {
+            let provider = notification.channel.name();
+            store::mark_sent(state, project_id, id, &token, provider, &message_id)
+                .await
+                .map_err(|e| {
+                    // The claim stays `sending`: a redelivery will call it outcome_unknown
+                    // rather than send again.
+                    MessageError::Transient(format!("record after send: {}", e.code()))
+                })?;
+            tracing::info!(notification_id = %id, "sent");
+            Ok(())
+        }
+        Outcome::Transient(reason) => {
+            tracing::warn!(notification_id = %id, reason = %reason, "transient provider error");
+            store::release(state, project_id, id, &token, &reason)
+                .await
+                .map_err(storage)?;
+            Err(MessageError::Transient(reason))
+        }
+        Outcome::Permanent(reason) | Outcome::Unknown(reason) => {
+            tracing::warn!(notification_id = %id, reason = %reason, "notification failed");
+            let failed = store::mark_failed(state, project_id, id, Some(&token), &reason)
+                .await
+                .map_err(storage)?;
+            if let Some(n) = failed {
+                super::emit_failed(state, &n).await;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The notification was not `pending`: already done, another copy is working, or a crash
+/// left it `sending`.
+async fn not_claimed(state: &AppState, message: &QueueMessage) -> Result<(), MessageError> {
+    let storage = |e: crate::ApiError| MessageError::Transient(format!("storage: {}", e.code()));
+    let project_id = &message.project_id;
+    let id = &message.notification_id;
+    let Some(current) = store::get(state, project_id, id).await.map_err(storage)? else {
+        tracing::warn!(notification_id = %id, "queued notification does not exist; dropped");
+        return Ok(());
+    };
+    if current.status != super::model::Status::Sending {
+        return Ok(()); // Already sent, failed or beyond: a duplicate delivery.
+    }
+    let claimed = store::claimed_at(state, project_id, id)
+        .await
+        .map_err(storage)?
+        .unwrap_or(0);
+    if state.clock.now().unix_timestamp() - claimed < CLAIM_LEASE_SECONDS {
+        return Err(MessageError::Transient(
+            "another attempt is in progress".into(),
+        ));
+    }
+    let failed = store::mark_failed(state, project_id, id, None, "outcome_unknown")
+        .await
+        .map_err(storage)?;
+    if let Some(n) = failed {
+        super::emit_failed(state, &n).await;
+    }
+    Ok(())
+}
+
+/// Renders the pinned version and calls the provider.
+async fn send(state: &AppState, project_id: &ProjectId, n: &Notification) -> Outcome {
+    let version = templates_store::get_version(
+        state,
+        project_id,
+        &n.template.name,
+        Some(n.template.version),
+    )
+    .await;
+    let version = match version {
+        Ok(Some(v)) => v,
+        Ok(None) => return Outcome::Permanent("template_not_found".into()),
+        Err(e) => return Outcome::Transient(format!("storage: {}", e.code())),
+    };
+    let Ok(content) = version.content() else {
+        return Outcome::Permanent("template_unreadable".into());
+    };
+    let variables: serde_json::Value = serde_json::from_str(&n.variables_json).unwrap_or_default();
+    let rendered = match templates::render(&content, &variables) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Permanent(format!("{}: {e}", e.code())),
+    };
+    match (n.channel, &rendered) {
+        (Channel::Email, Rendered::Email(email)) => {
+            let project = match crate::tenancy::project::get(state, project_id).await {
+                Ok(Some(p)) => p,
+                Ok(None) => return Outcome::Permanent("project_not_found".into()),
+                Err(e) => return Outcome::Transient(format!("storage: {}", e.code())),
+            };
+            let Some(from) = project.email_from else {
+                return Outcome::Permanent("email_sender_not_configured".into());
+            };
+            let (p, i) = (project_id.to_string(), n.id.to_string());
+            providers::send_email(state, &from, &n.recipient, email, &p, &i).await
+        }
+        (Channel::Whatsapp, Rendered::WhatsAppText { .. } | Rendered::WhatsAppTemplate(_)) => {
+            let creds = match credentials::get(state, project_id, Provider::Whatsapp).await {
+                Ok(Some(c)) => c,
+                Ok(None) => return Outcome::Permanent("whatsapp_not_configured".into()),
+                Err(e) => return Outcome::Transient(format!("secrets: {}", e.code())),
+            };
+            let field = |k: &str| creds.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            let (Some(access_token), Some(phone_number_id)) =
+                (field("access_token"), field("phone_number_id"))
+            else {
+                return Outcome::Permanent("whatsapp_not_configured".into());
+            };
+            let creds = WhatsappCredentials {
+                access_token,
+                phone_number_id,
+                api_version: field("api_version").unwrap_or_else(|| "v21.0".to_owned()),
+            };
+            let Ok(phone) = Phone::parse(&n.recipient) else {
+                return Outcome::Permanent("invalid_recipient".into());
+            };
+            let body = providers::whatsapp_body(phone.digits(), &rendered, &n.id.to_string());
+            providers::send_whatsapp(state, &creds, &body).await
+        }
+        _ => Outcome::Permanent("template_channel_mismatch".into()),
+    }
+}

@@ -1,0 +1,289 @@
+//! Templates per project (data model items 6 and 7): a head item per name pointing at the
+//! latest version, and one immutable item per version. A save writes both in one transaction,
+//! conditioned on the head still pointing where it did when read, so two concurrent saves get
+//! consecutive versions or a clean 409, never a lost or overwritten version.
+
+use std::sync::LazyLock;
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use super::model::Channel;
+use crate::db::{self, storage_error};
+use crate::error::{ApiError, FieldError};
+use crate::ids::ProjectId;
+use crate::templates::{self, TemplateContent};
+use crate::AppState;
+
+/// Template names: a lower-case slug, safe in URLs and sort keys.
+static NAME: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$").ok());
+
+/// Checks a template name from the path.
+pub fn check_name(name: &str) -> Result<(), ApiError> {
+    if NAME.as_ref().is_some_and(|re| re.is_match(name)) {
+        Ok(())
+    } else {
+        Err(ApiError::validation(vec![FieldError::new(
+            "name",
+            "invalid_format",
+            "must be 1-64 lower-case letters, digits, '-' or '_', starting and ending with a letter or digit",
+        )]))
+    }
+}
+
+/// The channel a content is sent on.
+pub fn channel_of(content: &TemplateContent) -> Channel {
+    match content {
+        TemplateContent::Email(_) => Channel::Email,
+        TemplateContent::WhatsAppText(_) | TemplateContent::WhatsAppTemplate(_) => {
+            Channel::Whatsapp
+        }
+    }
+}
+
+/// The head item: which version is the latest.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Head {
+    pub project_id: ProjectId,
+    pub name: String,
+    pub latest_version: u32,
+    pub channel: Channel,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One immutable version.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Version {
+    pub project_id: ProjectId,
+    pub name: String,
+    pub version: u32,
+    pub channel: Channel,
+    /// The content as JSON text (DynamoDB maps would also work; text keeps it byte-exact).
+    pub content_json: String,
+    pub variables: Vec<String>,
+    pub created_at: String,
+}
+
+impl Version {
+    pub fn content(&self) -> Result<TemplateContent, ApiError> {
+        serde_json::from_str(&self.content_json).map_err(ApiError::internal)
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "version": self.version,
+            "channel": self.channel,
+            "content": serde_json::from_str::<serde_json::Value>(&self.content_json).unwrap_or_default(),
+            "variables": self.variables,
+            "created_at": self.created_at,
+        })
+    }
+}
+
+fn head_pk(project: &ProjectId) -> String {
+    format!("P#{project}#TPL")
+}
+
+fn version_pk(project: &ProjectId, name: &str) -> String {
+    format!("P#{project}#TPL#{name}")
+}
+
+fn version_sk(version: u32) -> String {
+    format!("V#{version:06}")
+}
+
+/// Saves `content` as the next version of `name`. Validation errors are 422 with fields.
+pub async fn save(
+    state: &AppState,
+    project: &ProjectId,
+    name: &str,
+    content: &TemplateContent,
+) -> Result<Version, ApiError> {
+    check_name(name)?;
+    let variables = templates::validate(content).map_err(ApiError::validation)?;
+    let content_json = serde_json::to_string(content).map_err(ApiError::internal)?;
+    let now = crate::clock::rfc3339(state.clock.now());
+    for _ in 0..3 {
+        let head = get_head(state, project, name).await?;
+        let previous = head.as_ref().map(|h| h.latest_version).unwrap_or(0);
+        let next = previous + 1;
+        let version = Version {
+            project_id: *project,
+            name: name.to_owned(),
+            version: next,
+            channel: channel_of(content),
+            content_json: content_json.clone(),
+            variables: variables.iter().cloned().collect(),
+            created_at: now.clone(),
+        };
+        let new_head = Head {
+            project_id: *project,
+            name: name.to_owned(),
+            latest_version: next,
+            channel: version.channel,
+            created_at: head.map(|h| h.created_at).unwrap_or_else(|| now.clone()),
+            updated_at: now.clone(),
+        };
+        let mut head_item = db::to_item(&new_head)?;
+        head_item.insert("pk".into(), db::s(head_pk(project)));
+        head_item.insert("sk".into(), db::s(name));
+        let mut version_item = db::to_item(&version)?;
+        version_item.insert("pk".into(), db::s(version_pk(project, name)));
+        version_item.insert("sk".into(), db::s(version_sk(next)));
+        let head_put = Put::builder()
+            .table_name(&state.config.table_name)
+            .set_item(Some(head_item))
+            .condition_expression(if previous == 0 {
+                "attribute_not_exists(pk)"
+            } else {
+                "latest_version = :prev"
+            });
+        let head_put = if previous == 0 {
+            head_put
+        } else {
+            head_put.expression_attribute_values(":prev", db::n(previous))
+        };
+        let version_put = Put::builder()
+            .table_name(&state.config.table_name)
+            .set_item(Some(version_item))
+            .condition_expression("attribute_not_exists(pk)");
+        let (Ok(head_put), Ok(version_put)) = (head_put.build(), version_put.build()) else {
+            return Err(ApiError::internal(std::io::Error::other(
+                "cannot build template transaction",
+            )));
+        };
+        let result = state
+            .dynamodb
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(head_put).build())
+            .transact_items(TransactWriteItem::builder().put(version_put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => return Ok(version),
+            // Someone saved in between: read the new head and try the next number.
+            Err(e) if db::is_transaction_conflict(&e) => continue,
+            Err(e) => return Err(storage_error(e)),
+        }
+    }
+    Err(ApiError::conflict(
+        "template_version_conflict",
+        "the template is being saved concurrently; retry",
+    ))
+}
+
+pub async fn get_head(
+    state: &AppState,
+    project: &ProjectId,
+    name: &str,
+) -> Result<Option<Head>, ApiError> {
+    let out = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(head_pk(project)))
+        .key("sk", db::s(name))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    let head: Option<Head> = out.item.map(db::from_item).transpose()?;
+    Ok(head.filter(|h| h.project_id == *project))
+}
+
+/// A version (`None` = latest). `Ok(None)` when the name or version does not exist.
+pub async fn get_version(
+    state: &AppState,
+    project: &ProjectId,
+    name: &str,
+    version: Option<u32>,
+) -> Result<Option<Version>, ApiError> {
+    if check_name(name).is_err() {
+        return Ok(None);
+    }
+    let number = match version {
+        Some(v) => v,
+        None => match get_head(state, project, name).await? {
+            Some(head) => head.latest_version,
+            None => return Ok(None),
+        },
+    };
+    let out = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(version_pk(project, name)))
+        .key("sk", db::s(version_sk(number)))
+        .send()
+        .await
+        .map_err(storage_error)?;
+    let version: Option<Version> = out.item.map(db::from_item).transpose()?;
+    Ok(version.filter(|v| v.project_id == *project))
+}
+
+/// One page of template heads, by name; `after` is the last name of the previous page.
+pub async fn list(
+    state: &AppState,
+    project: &ProjectId,
+    after: Option<&str>,
+    limit: i32,
+) -> Result<(Vec<Head>, Option<String>), ApiError> {
+    let mut query = state
+        .dynamodb
+        .query()
+        .table_name(&state.config.table_name)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", db::s(head_pk(project)))
+        .limit(limit);
+    if let Some(after) = after {
+        check_name(after)?;
+        query = query
+            .exclusive_start_key("pk", db::s(head_pk(project)))
+            .exclusive_start_key("sk", db::s(after));
+    }
+    let out = query.send().await.map_err(storage_error)?;
+    let heads: Vec<Head> = out
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(db::from_item)
+        .collect::<Result<_, _>>()?;
+    let next = out
+        .last_evaluated_key
+        .and_then(|k| k.get("sk").and_then(|v| v.as_s().ok()).cloned());
+    Ok((
+        heads
+            .into_iter()
+            .filter(|h| h.project_id == *project)
+            .collect(),
+        next,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_safe_slugs() {
+        for ok in ["welcome", "order-shipped", "a", "order_paid_2"] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-x",
+            "x-",
+            "Welcome",
+            "a/b",
+            "a#b",
+            "../x",
+            &"a".repeat(65),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! Mercado Pago as a [`PaymentProvider`]: Checkout Pro preferences, card payments, payment
+//! reads, search, merchant orders and refunds, over its REST API with the project's token.
+
+use super::money::{self, Currency};
+use super::provider::*;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::time::Duration;
+
+/// A project's access token; `Debug` prints `***`.
+#[derive(Clone)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    pub fn new(token: &str) -> Self {
+        Self(token.trim().to_owned())
+    }
+
+    /// The seller's user id: the token's last `-` segment (it equals `collector_id`).
+    pub fn collector_id(&self) -> Option<String> {
+        self.0
+            .rsplit('-')
+            .next()
+            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned)
+    }
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+pub struct MercadoPago {
+    base_url: String,
+    token: AccessToken,
+    http: reqwest::Client,
+}
+
+fn http_client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(8))
+                .connect_timeout(Duration::from_secs(3))
+                .no_proxy()
+                .build()
+                .unwrap_or_default()
+        })
+        .clone()
+}
+
+#[derive(Serialize)]
+struct PrefItem<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    title: &'a str,
+    quantity: u32,
+    unit_price: Box<RawValue>,
+    currency_id: &'static str,
+}
+
+fn amount(minor: u64, currency: Currency) -> ProviderResult<Box<RawValue>> {
+    money::to_json_number(minor, currency).map_err(|e| ProviderError::Protocol(e.to_string()))
+}
+
+impl MercadoPago {
+    pub fn new(base_url: &str, token: AccessToken) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token,
+            http: http_client(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<String>,
+        idempotency_key: Option<&str>,
+    ) -> ProviderResult<Value> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base_url))
+            .bearer_auth(&self.token.0)
+            .header("accept", "application/json");
+        if let Some(key) = idempotency_key {
+            req = req.header("x-idempotency-key", key);
+        }
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body);
+        }
+        let response = req
+            .send()
+            .await
+            .map_err(|e| ProviderError::Unavailable(e.without_url().to_string()))?;
+        let status = response.status().as_u16();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| ProviderError::Unavailable(e.without_url().to_string()))?;
+        let value: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        };
+        match status {
+            200..=299 => Ok(value),
+            401 | 403 => Err(ProviderError::Unauthorized),
+            404 => Err(ProviderError::NotFound),
+            408 | 429 | 500..=599 => Err(ProviderError::Unavailable(format!("HTTP {status}"))),
+            _ => Err(ProviderError::Rejected {
+                status,
+                code: value["cause"][0]["code"]
+                    .as_i64()
+                    .map(|c| c.to_string())
+                    .or_else(|| value["cause"][0]["code"].as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                message: value["message"]
+                    .as_str()
+                    .unwrap_or("rejected")
+                    .chars()
+                    .take(200)
+                    .collect(),
+            }),
+        }
+    }
+}
+
+/// Mercado Pago ids are int64 in JSON but strings in places: accept both.
+fn id_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => n.as_u64().map(|n| n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+pub fn parse_payment(v: &Value) -> ProviderResult<ProviderPayment> {
+    let id = id_of(&v["id"]).ok_or_else(|| ProviderError::Protocol("payment without id".into()))?;
+    let currency = v["currency_id"].as_str().and_then(Currency::parse);
+    let minor = |field: &str| -> ProviderResult<u64> {
+        let Some(c) = currency else { return Ok(0) };
+        money::from_json(&v[field], c).map_err(|e| ProviderError::Protocol(format!("{field}: {e}")))
+    };
+    Ok(ProviderPayment {
+        id,
+        status: v["status"].as_str().unwrap_or_default().to_owned(),
+        status_detail: v["status_detail"].as_str().unwrap_or_default().to_owned(),
+        amount_minor: minor("transaction_amount")?,
+        refunded_minor: minor("transaction_amount_refunded")?,
+        currency,
+        external_reference: v["external_reference"].as_str().map(str::to_owned),
+        account_id: id_of(&v["collector_id"]),
+    })
+}
+
+impl PaymentProvider for MercadoPago {
+    fn name(&self) -> &'static str {
+        "mercadopago"
+    }
+
+    fn account_id(&self) -> Option<String> {
+        self.token.collector_id()
+    }
+
+    fn create_checkout<'a>(&'a self, p: &'a NewPayment) -> BoxFuture<'a, ProviderResult<Checkout>> {
+        async move {
+            let items = p
+                .items
+                .iter()
+                .map(|i| Ok(PrefItem {
+                    id: i.id.as_deref(),
+                    title: &i.title,
+                    quantity: i.quantity,
+                    unit_price: amount(i.unit_amount, p.currency)?,
+                    currency_id: p.currency.code(),
+                }))
+                .collect::<ProviderResult<Vec<_>>>()?;
+            let mut body = serde_json::json!({
+                "external_reference": p.reference,
+                "notification_url": p.notification_url,
+                "metadata": {"mostrador_payment_id": p.reference, "order_id": p.order_id},
+            });
+            if let Some(email) = &p.payer_email {
+                body["payer"] = serde_json::json!({"email": email});
+            }
+            if let Some(b) = &p.back_urls {
+                body["back_urls"] = serde_json::json!({"success": b.success, "pending": b.pending, "failure": b.failure});
+                if b.success.is_some() {
+                    body["auto_return"] = Value::from("approved");
+                }
+            }
+            // Items carry raw decimal amounts, so they are spliced in as text.
+            let items = serde_json::to_string(&items).map_err(|e| ProviderError::Protocol(e.to_string()))?;
+            let mut text = body.to_string();
+            text.pop();
+            text.push_str(&format!(",\"items\":{items}}}"));
+            let v = self.call(reqwest::Method::POST, "/checkout/preferences", Some(text), Some(&p.idempotency_key)).await?;
+            let checkout_id = v["id"].as_str().map(str::to_owned).ok_or_else(|| ProviderError::Protocol("preference without id".into()))?;
+            let redirect_url = v["init_point"].as_str().map(str::to_owned).ok_or_else(|| ProviderError::Protocol("preference without init_point".into()))?;
+            Ok(Checkout { checkout_id, redirect_url })
+        }
+        .boxed()
+    }
+
+    fn charge_card<'a>(
+        &'a self,
+        p: &'a NewPayment,
+        card: &'a CardCharge,
+    ) -> BoxFuture<'a, ProviderResult<ProviderPayment>> {
+        async move {
+            #[derive(Serialize)]
+            struct Body<'b> {
+                transaction_amount: Box<RawValue>,
+                token: &'b str,
+                description: &'b str,
+                installments: u32,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                payment_method_id: Option<&'b str>,
+                payer: Value,
+                external_reference: &'b str,
+                notification_url: &'b str,
+                metadata: Value,
+            }
+            let body = Body {
+                transaction_amount: amount(p.amount_minor, p.currency)?,
+                token: &card.token,
+                description: &p.description,
+                installments: card.installments,
+                payment_method_id: card.payment_method_id.as_deref(),
+                payer: serde_json::json!({"email": p.payer_email}),
+                external_reference: &p.reference,
+                notification_url: &p.notification_url,
+                metadata: serde_json::json!({"mostrador_payment_id": p.reference, "order_id": p.order_id}),
+            };
+            let text = serde_json::to_string(&body).map_err(|e| ProviderError::Protocol(e.to_string()))?;
+            let v = self.call(reqwest::Method::POST, "/v1/payments", Some(text), Some(&p.idempotency_key)).await?;
+            parse_payment(&v)
+        }
+        .boxed()
+    }
+
+    fn fetch_payment<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ProviderResult<ProviderPayment>> {
+        async move {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ProviderError::NotFound);
+            }
+            let v = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/v1/payments/{id}"),
+                    None,
+                    None,
+                )
+                .await?;
+            parse_payment(&v)
+        }
+        .boxed()
+    }
+
+    fn find_payments<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, ProviderResult<Vec<String>>> {
+        async move {
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("external_reference", reference)
+                .append_pair("sort", "date_created")
+                .append_pair("criteria", "desc")
+                .append_pair("limit", "30")
+                .finish();
+            let v = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/v1/payments/search?{q}"),
+                    None,
+                    None,
+                )
+                .await?;
+            Ok(v["results"]
+                .as_array()
+                .map(|r| r.iter().filter_map(|p| id_of(&p["id"])).collect())
+                .unwrap_or_default())
+        }
+        .boxed()
+    }
+
+    fn order_payments<'a>(
+        &'a self,
+        order_id: &'a str,
+    ) -> BoxFuture<'a, ProviderResult<Vec<String>>> {
+        async move {
+            if order_id.is_empty() || !order_id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ProviderError::NotFound);
+            }
+            let v = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/merchant_orders/{order_id}"),
+                    None,
+                    None,
+                )
+                .await?;
+            Ok(v["payments"]
+                .as_array()
+                .map(|r| r.iter().filter_map(|p| id_of(&p["id"])).collect())
+                .unwrap_or_default())
+        }
+        .boxed()
+    }
+
+    fn refund<'a>(
+        &'a self,
+        payment_id: &'a str,
+        amount_minor: Option<u64>,
+        currency: Currency,
+        key: &'a str,
+    ) -> BoxFuture<'a, ProviderResult<ProviderRefund>> {
+        async move {
+            let body = match amount_minor {
+                Some(m) => format!("{{\"amount\":{}}}", money::to_decimal(m, currency)),
+                None => "{}".to_owned(),
+            };
+            let v = self
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/v1/payments/{payment_id}/refunds"),
+                    Some(body),
+                    Some(key),
+                )
+                .await?;
+            // A replayed refund answers 200 with an empty body: the original refund stands.
+            Ok(ProviderRefund {
+                id: id_of(&v["id"]).unwrap_or_default(),
+                amount_minor: match &v["amount"] {
+                    Value::Null => amount_minor.unwrap_or(0),
+                    a => money::from_json(a, currency)
+                        .map_err(|e| ProviderError::Protocol(e.to_string()))?,
+                },
+                status: v["status"].as_str().unwrap_or("approved").to_owned(),
+            })
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collector_comes_from_the_token_and_debug_hides_it() {
+        let t = AccessToken::new("TEST-123-010203-abc-987654");
+        assert_eq!(t.collector_id().as_deref(), Some("987654"));
+        assert_eq!(format!("{t:?}"), "***");
+        assert_eq!(AccessToken::new("garbage-").collector_id(), None);
+    }
+
+    #[test]
+    fn parses_payments_with_string_or_number_ids_and_decimal_amounts() {
+        let v = serde_json::json!({"id": 42, "status": "approved", "status_detail": "partially_refunded",
+            "transaction_amount": 100.5, "transaction_amount_refunded": 0.5, "currency_id": "ARS",
+            "external_reference": "pay_x", "collector_id": 987});
+        let p = parse_payment(&v).unwrap();
+        assert_eq!(
+            (p.id.as_str(), p.amount_minor, p.refunded_minor),
+            ("42", 10050, 50)
+        );
+        assert_eq!(p.account_id.as_deref(), Some("987"));
+    }
+}

@@ -1,0 +1,121 @@
+//! The provider seam: handlers and the sync speak [`PaymentProvider`]; Mercado Pago is one
+//! implementation ([`super::mercadopago::MercadoPago`]). A second provider (Stripe) adds an
+//! implementation and a constructor in [`super::creds`], not a change to the handlers.
+
+use super::money::Currency;
+use futures::future::BoxFuture;
+
+/// What we ask a provider to create.
+#[derive(Clone, Debug)]
+pub struct NewPayment {
+    /// Our payment id: the provider's external reference, so every provider payment leads back.
+    pub reference: String,
+    pub order_id: String,
+    pub amount_minor: u64,
+    pub currency: Currency,
+    pub description: String,
+    pub items: Vec<super::model::LineItem>,
+    pub payer_email: Option<String>,
+    pub notification_url: String,
+    pub back_urls: Option<super::model::BackUrls>,
+    /// Forwarded as the provider's idempotency key.
+    pub idempotency_key: String,
+}
+
+/// A direct (card token) charge.
+#[derive(Clone, Debug)]
+pub struct CardCharge {
+    pub token: String,
+    pub installments: u32,
+    pub payment_method_id: Option<String>,
+}
+
+/// A hosted checkout the buyer is redirected to.
+#[derive(Clone, Debug)]
+pub struct Checkout {
+    pub checkout_id: String,
+    pub redirect_url: String,
+}
+
+/// A provider payment as the provider reports it now.
+#[derive(Clone, Debug)]
+pub struct ProviderPayment {
+    pub id: String,
+    /// The provider's raw status and detail (`approved` / `accredited`).
+    pub status: String,
+    pub status_detail: String,
+    pub amount_minor: u64,
+    pub refunded_minor: u64,
+    pub currency: Option<Currency>,
+    pub external_reference: Option<String>,
+    /// The account the money goes to (Mercado Pago `collector_id`).
+    pub account_id: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProviderRefund {
+    pub id: String,
+    pub amount_minor: u64,
+    pub status: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// Down, slow, throttled or 5xx: retry later.
+    #[error("payment provider unavailable: {0}")]
+    Unavailable(String),
+    /// The resource does not exist for these credentials.
+    #[error("not found at the payment provider")]
+    NotFound,
+    /// The provider refused the request (4xx); `code` is the provider's cause code.
+    #[error("payment provider refused the request ({status}): {message}")]
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The credentials were refused (401/403).
+    #[error("payment provider refused the credentials")]
+    Unauthorized,
+    /// The answer could not be understood.
+    #[error("payment provider answered something unexpected: {0}")]
+    Protocol(String),
+}
+
+pub type ProviderResult<T> = Result<T, ProviderError>;
+
+/// One payment provider account (credentials already bound).
+pub trait PaymentProvider: Send + Sync {
+    /// Provider name as stored on payments (`mercadopago`).
+    fn name(&self) -> &'static str;
+    /// The account payments must belong to (checked on every fetched payment).
+    fn account_id(&self) -> Option<String>;
+    fn create_checkout<'a>(
+        &'a self,
+        payment: &'a NewPayment,
+    ) -> BoxFuture<'a, ProviderResult<Checkout>>;
+    fn charge_card<'a>(
+        &'a self,
+        payment: &'a NewPayment,
+        card: &'a CardCharge,
+    ) -> BoxFuture<'a, ProviderResult<ProviderPayment>>;
+    fn fetch_payment<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ProviderResult<ProviderPayment>>;
+    /// Provider payment ids with this external reference (discovery for reconciliation).
+    fn find_payments<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, ProviderResult<Vec<String>>>;
+    /// Provider payment ids of a provider order (Mercado Pago merchant order).
+    fn order_payments<'a>(
+        &'a self,
+        order_id: &'a str,
+    ) -> BoxFuture<'a, ProviderResult<Vec<String>>>;
+    /// Refunds `amount_minor` (all that is left when `None`).
+    fn refund<'a>(
+        &'a self,
+        payment_id: &'a str,
+        amount_minor: Option<u64>,
+        currency: Currency,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, ProviderResult<ProviderRefund>>;
+}

@@ -1,0 +1,67 @@
+//! PaymentsQueue messages: ids only, never payment data (the sync re-fetches everything).
+
+use crate::error::ApiError;
+use crate::ids::{PaymentId, ProjectId};
+use crate::AppState;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// A provider payment changed (or may have): fetch it and apply it.
+    ProviderPayment { provider_payment_id: String },
+    /// A provider order (Mercado Pago merchant order): apply each of its payments.
+    ProviderOrder { provider_order_id: String },
+    /// Re-check one of our payments (reconciliation).
+    Reconcile { payment_id: PaymentId },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Message format version.
+    pub v: u8,
+    pub project_id: ProjectId,
+    #[serde(flatten)]
+    pub job: Job,
+}
+
+pub async fn send(state: &AppState, project: &ProjectId, job: Job) -> Result<(), ApiError> {
+    let body = serde_json::to_string(&Message {
+        v: 1,
+        project_id: *project,
+        job,
+    })
+    .map_err(ApiError::internal)?;
+    state
+        .sqs
+        .send_message()
+        .queue_url(&state.config.payments_queue_url)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %crate::telemetry::error_chain(&e), "payments queue unavailable");
+            ApiError::unavailable("queue_unavailable", "the payments queue is temporarily unavailable; retry shortly")
+                .with_header(http::header::RETRY_AFTER, "1")
+        })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        let m = Message {
+            v: 1,
+            project_id: ProjectId::new(),
+            job: Job::ProviderPayment {
+                provider_payment_id: "123".into(),
+            },
+        };
+        let text = serde_json::to_string(&m).unwrap();
+        assert!(text.contains("\"kind\":\"provider_payment\""));
+        assert_eq!(serde_json::from_str::<Message>(&text).unwrap(), m);
+    }
+}

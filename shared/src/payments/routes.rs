@@ -1,0 +1,385 @@
+//! The `payments` function: the provider-neutral payments API under `/v1/payments`.
+
+use super::model::{CreatePayment, Mode, Payment};
+use super::provider::{CardCharge, NewPayment, PaymentProvider, ProviderError};
+use super::status::{Attempts, Status};
+use super::{creds, intake, store, sync};
+use crate::clock::rfc3339;
+use crate::error::{ApiError, FieldError};
+use crate::http::{json, ApiRequest};
+use crate::ids::PaymentId;
+use crate::tenancy::guard::protected;
+use crate::tenancy::usage::{self, Metric};
+use crate::tenancy::{flags, idempotency, Caller, Flag};
+use crate::AppState;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use sha2::{Digest, Sha256};
+
+pub const ROUTES: &[&str] = &[
+    "POST /v1/payments",
+    "GET /v1/payments",
+    "GET /v1/payments/{payment_id}",
+    "POST /v1/payments/{payment_id}/refunds",
+];
+
+pub fn handler(
+    state: &'static AppState,
+    req: ApiRequest,
+) -> BoxFuture<'static, Result<Response<Body>, ApiError>> {
+    protected(state, req, move |caller, req| handle(state, caller, req)).boxed()
+}
+
+async fn handle(
+    state: &'static AppState,
+    caller: Caller,
+    req: ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    flags::require(&caller.project, Flag::PaymentsMercadopago)?;
+    match req.route_key.as_str() {
+        "POST /v1/payments" => {
+            idempotency::once(state, &caller, &req, || create(state, &caller, &req)).await
+        }
+        "GET /v1/payments" => list(state, &caller, &req).await,
+        "GET /v1/payments/{payment_id}" => {
+            let p = load(state, &caller, &req).await?;
+            let mut view = p.view();
+            view["history"] =
+                serde_json::json!(store::history(state, &caller.project.id, &p.id).await?);
+            json(StatusCode::OK, &view)
+        }
+        "POST /v1/payments/{payment_id}/refunds" => {
+            idempotency::once(state, &caller, &req, || refund(state, &caller, &req)).await
+        }
+        _ => Err(ApiError::not_found("route")),
+    }
+}
+
+async fn load(state: &AppState, caller: &Caller, req: &ApiRequest) -> Result<Payment, ApiError> {
+    let id: PaymentId = req
+        .path_param("payment_id")?
+        .parse()
+        .map_err(|_| ApiError::not_found("payment"))?;
+    store::get(state, &caller.project.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment"))
+}
+
+/// The key Mercado Pago sees: the client's Idempotency-Key scoped to the project (two
+/// projects may share a Mercado Pago account), or a stable one derived from our own ids.
+fn provider_key(caller: &Caller, req: &ApiRequest, fallback: &str) -> String {
+    let basis = match req.header(idempotency::HEADER) {
+        Some(k) => format!("{}:{}:{k}", caller.project.id, req.route_key),
+        None => fallback.to_owned(),
+    };
+    let digest = hex::encode(Sha256::digest(basis.as_bytes()));
+    format!("mostrador-{}", &digest[..32])
+}
+
+fn provider_failure(e: ProviderError) -> ApiError {
+    match e {
+        ProviderError::Unavailable(_) | ProviderError::Protocol(_) => {
+            tracing::warn!(error = %e, "payment provider call failed");
+            ApiError::unavailable(
+                "provider_unavailable",
+                "Mercado Pago is not answering; retry shortly",
+            )
+            .with_header(http::header::RETRY_AFTER, "5")
+        }
+        ProviderError::Unauthorized => ApiError::conflict(
+            "provider_credentials_rejected",
+            "Mercado Pago refused the project's access token",
+        ),
+        ProviderError::NotFound => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "provider_rejected",
+            "Mercado Pago did not find a resource the request names",
+        ),
+        ProviderError::Rejected { code, message, .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "provider_rejected",
+            format!("Mercado Pago refused the request: {message}"),
+        )
+        .with_member("provider_code", code),
+    }
+}
+
+async fn create(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let body: CreatePayment = req.json()?;
+    let valid = body.validate()?;
+    let creds = creds::get(state, &caller.project.id)
+        .await?
+        .ok_or_else(creds::not_configured)?;
+    if state.config.public_api_url.is_empty() {
+        return Err(ApiError::unavailable(
+            "payments_unconfigured",
+            "PUBLIC_API_URL is not set; payments cannot receive notifications",
+        ));
+    }
+    let now = state.clock.now();
+    usage::consume(state, &caller.project, Metric::Payments, now).await?;
+    let id = PaymentId::at(now);
+    let at = rfc3339(now);
+    let mut payment = Payment {
+        id,
+        project_id: caller.project.id,
+        order_id: body.order_id.clone(),
+        provider: "mercadopago".into(),
+        mode: body.mode,
+        amount_minor: body.amount,
+        currency: valid.currency,
+        description: valid.description.clone(),
+        items: valid.items.clone(),
+        status: Status::Pending,
+        status_detail: None,
+        refunded_minor: 0,
+        provider_payment_id: None,
+        checkout_id: None,
+        redirect_url: None,
+        attempts: Attempts::new(),
+        closed: false,
+        version: 1,
+        created_at: at.clone(),
+        updated_at: at,
+    };
+    // Stored first: whatever happens at the provider, the payment exists and is reconciled.
+    store::insert(state, &payment).await?;
+    let new = NewPayment {
+        reference: id.to_string(),
+        order_id: payment.order_id.clone(),
+        amount_minor: payment.amount_minor,
+        currency: payment.currency,
+        description: valid.description,
+        items: valid.items,
+        payer_email: valid.payer_email,
+        notification_url: intake::notification_url(state, &caller.project.id),
+        back_urls: body.back_urls.clone(),
+        idempotency_key: provider_key(caller, req, &id.to_string()),
+    };
+    let provider = creds::provider(state, &creds);
+    let outcome = match body.mode {
+        Mode::Checkout => provider.create_checkout(&new).await.map(|c| {
+            payment.checkout_id = Some(c.checkout_id);
+            payment.redirect_url = Some(c.redirect_url);
+            None
+        }),
+        Mode::Direct => {
+            let card = CardCharge {
+                token: body.card_token.clone().unwrap_or_default(),
+                installments: body.installments.unwrap_or(1),
+                payment_method_id: body.payment_method_id.clone(),
+            };
+            provider.charge_card(&new, &card).await.map(Some)
+        }
+    };
+    match outcome {
+        Ok(charged) => {
+            if payment.checkout_id.is_some() {
+                let old = payment.version;
+                payment.version += 1;
+                store::replace(state, &payment, old).await?;
+            }
+            if let Some(pp) = charged {
+                if let Some(applied) =
+                    sync::apply(state, &caller.project, provider.as_ref(), &pp).await?
+                {
+                    payment = applied;
+                }
+            }
+            created(&payment)
+        }
+        Err(ProviderError::Unavailable(m)) => {
+            // Unknown outcome: the payment stays pending and reconciliation finds the truth.
+            Err(provider_failure(ProviderError::Unavailable(m))
+                .with_member("payment_id", id.to_string()))
+        }
+        Err(e) => {
+            let old = payment.version;
+            payment.version += 1;
+            payment.status = Status::Failed;
+            payment.status_detail = Some("provider_rejected".into());
+            payment.closed = true;
+            payment.updated_at = rfc3339(state.clock.now());
+            store::commit_change(state, &payment, old, false).await?;
+            Err(provider_failure(e).with_member("payment_id", id.to_string()))
+        }
+    }
+}
+
+fn created(p: &Payment) -> Result<Response<Body>, ApiError> {
+    let mut response = json(StatusCode::CREATED, &p.view())?;
+    if let Ok(v) = http::HeaderValue::from_str(&format!("/v1/payments/{}", p.id)) {
+        response.headers_mut().insert(http::header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+async fn list(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let mut errors = Vec::new();
+    let order_id = req.query("order_id")?;
+    if order_id.is_some_and(|o| !super::model::valid_order_id(o)) {
+        errors.push(FieldError::new(
+            "order_id",
+            "invalid",
+            "is not a valid order id",
+        ));
+    }
+    let status = match req.query("status")? {
+        None => None,
+        Some(s) => match Status::parse(s) {
+            Some(s) => Some(s),
+            None => {
+                errors.push(FieldError::new(
+                    "status",
+                    "invalid",
+                    "is not a payment status",
+                ));
+                None
+            }
+        },
+    };
+    let limit = match req.query("limit")? {
+        None => 25,
+        Some(l) => match l.parse::<i32>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => {
+                errors.push(FieldError::new("limit", "out_of_range", "must be 1-100"));
+                25
+            }
+        },
+    };
+    let after = match req.query("cursor")? {
+        None => None,
+        Some(c) => match c.parse::<PaymentId>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "cursor",
+                    "invalid",
+                    "is not a cursor from a previous page",
+                ));
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let (payments, next) = store::list(
+        state,
+        &caller.project.id,
+        order_id,
+        status,
+        limit,
+        after.as_ref(),
+    )
+    .await?;
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "data": payments.iter().map(Payment::view).collect::<Vec<_>>(),
+            "next_cursor": next,
+        }),
+    )
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RefundRequest {
+    /// Minor units; absent: everything not yet refunded.
+    #[serde(default)]
+    amount: Option<u64>,
+}
+
+async fn refund(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let body: RefundRequest = if req.body().is_empty() {
+        RefundRequest::default()
+    } else {
+        req.json()?
+    };
+    let p = load(state, caller, req).await?;
+    let refundable = matches!(p.status, Status::Paid | Status::PartiallyRefunded);
+    let (Some(provider_payment_id), true) = (p.provider_payment_id.clone(), refundable) else {
+        return Err(ApiError::conflict(
+            "payment_not_refundable",
+            format!(
+                "a payment in status {} cannot be refunded",
+                p.status.as_str()
+            ),
+        ));
+    };
+    let remaining = p.amount_minor.saturating_sub(p.refunded_minor);
+    let amount = body.amount.unwrap_or(remaining);
+    if amount == 0 || amount > remaining {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "amount",
+            "out_of_range",
+            format!("must be between 1 and the refundable {remaining}"),
+        )]));
+    }
+    let creds = creds::get(state, &caller.project.id)
+        .await?
+        .ok_or_else(creds::not_configured)?;
+    let provider = creds::provider(state, &creds);
+    // Stable across retries of the same refund in the same state.
+    let key = provider_key(
+        caller,
+        req,
+        &format!("refund:{}:{}:{amount}", p.id, p.refunded_minor),
+    );
+    let partial = (amount < remaining).then_some(amount);
+    let refund = match provider
+        .refund(&provider_payment_id, partial, p.currency, &key)
+        .await
+    {
+        Ok(r) => r,
+        Err(ProviderError::Rejected { code, .. }) if code == "2017" || code == "2063" => {
+            return Err(ApiError::conflict(
+                "refund_exceeds_balance",
+                "Mercado Pago has nothing (or less) left to refund on this payment",
+            ))
+        }
+        Err(e) => return Err(provider_failure(e)),
+    };
+    // The provider's state is the truth: apply it now rather than wait for the notification.
+    let payment = match sync::sync_provider_payment(
+        state,
+        &caller.project,
+        provider.as_ref(),
+        &provider_payment_id,
+    )
+    .await
+    {
+        Ok(Some(applied)) => applied,
+        Ok(None) => p,
+        Err(sync::SyncError::Storage(e)) => return Err(e),
+        Err(sync::SyncError::Provider(e)) => {
+            tracing::warn!(error = %e, "refund applied at the provider; status follows by notification");
+            p
+        }
+    };
+    json(
+        StatusCode::CREATED,
+        &serde_json::json!({
+            "refund": {"provider_refund_id": refund.id, "amount": amount, "status": refund.status},
+            "payment": payment.view(),
+        }),
+    )
+}
+
+#[allow(dead_code)]
+fn _assert_object_safe(_: &dyn PaymentProvider) {}

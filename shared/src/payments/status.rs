@@ -1,0 +1,278 @@
+//! Normalised payment statuses and the monotonic state machine.
+//!
+//! One Mostrador payment can see several provider payments (attempts: a rejected card, then
+//! an approved one on the same checkout). Each attempt only ever moves forward; the payment's
+//! status is the best of its attempts (any paid attempt makes it paid; a pending attempt beats
+//! a failed one). Duplicate, late and out-of-order observations therefore never regress a
+//! paid payment, and "became paid" happens at most once.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Paid,
+    Failed,
+    Cancelled,
+    Refunded,
+    PartiallyRefunded,
+    Disputed,
+    ChargedBack,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Self::Pending,
+        Self::Paid,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Refunded,
+        Self::PartiallyRefunded,
+        Self::Disputed,
+        Self::ChargedBack,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Refunded => "refunded",
+            Self::PartiallyRefunded => "partially_refunded",
+            Self::Disputed => "disputed",
+            Self::ChargedBack => "charged_back",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The money was collected at some point (refunds and disputes included).
+    pub fn is_paid(self) -> bool {
+        matches!(
+            self,
+            Self::Paid
+                | Self::PartiallyRefunded
+                | Self::Disputed
+                | Self::Refunded
+                | Self::ChargedBack
+        )
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Self::Pending => 0,
+            Self::Failed | Self::Cancelled => 1,
+            Self::Paid => 2,
+            Self::PartiallyRefunded => 3,
+            Self::Disputed => 4,
+            Self::Refunded | Self::ChargedBack => 5,
+        }
+    }
+
+    /// How much an attempt in this status counts toward the payment's status.
+    fn class(self) -> u8 {
+        match self {
+            s if s.is_paid() => 2,
+            Self::Pending => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// Mercado Pago's `status`/`status_detail` per the reference table; `None` for an unknown status.
+pub fn normalise(mp_status: &str, detail: &str, refunded_minor: u64) -> Option<Status> {
+    Some(match mp_status {
+        "pending" | "in_process" | "authorized" => Status::Pending,
+        "approved" if detail == "partially_refunded" || refunded_minor > 0 => {
+            Status::PartiallyRefunded
+        }
+        "approved" => Status::Paid,
+        "in_mediation" => Status::Disputed,
+        "rejected" => Status::Failed,
+        "cancelled" => Status::Cancelled,
+        "refunded" => Status::Refunded,
+        "charged_back" => Status::ChargedBack,
+        _ => return None,
+    })
+}
+
+/// One provider payment as last applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub status: Status,
+    pub detail: String,
+    pub refunded_minor: u64,
+    /// When it was first seen (RFC 3339); orders attempts of equal standing.
+    pub seen_at: String,
+}
+
+/// Whether observing `next` on an attempt currently at `cur` moves it forward.
+pub fn advances(cur: &Attempt, next: &Attempt) -> bool {
+    if next.refunded_minor < cur.refunded_minor {
+        return false;
+    }
+    if next.status == cur.status {
+        return next.refunded_minor > cur.refunded_minor;
+    }
+    // A dispute the seller wins returns the payment to approved.
+    if cur.status == Status::Disputed
+        && matches!(next.status, Status::Paid | Status::PartiallyRefunded)
+    {
+        return true;
+    }
+    next.status.rank() > cur.status.rank()
+}
+
+pub type Attempts = BTreeMap<String, Attempt>;
+
+/// The attempt that decides the payment's status.
+pub fn decisive(attempts: &Attempts) -> Option<(&String, &Attempt)> {
+    attempts.iter().max_by(|a, b| {
+        let key = |x: &Attempt| (x.status.class(), x.status.rank(), x.seen_at.clone());
+        key(a.1).cmp(&key(b.1))
+    })
+}
+
+/// Records `observed` for provider payment `provider_id` if it moves that attempt forward.
+/// Returns whether anything changed.
+pub fn observe(attempts: &mut Attempts, provider_id: &str, observed: Attempt) -> bool {
+    match attempts.get_mut(provider_id) {
+        Some(cur) if !advances(cur, &observed) => false,
+        Some(cur) => {
+            let seen_at = std::mem::take(&mut cur.seen_at);
+            *cur = Attempt {
+                seen_at,
+                ..observed
+            };
+            true
+        }
+        None => {
+            attempts.insert(provider_id.to_owned(), observed);
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn att(status: Status, refunded: u64, seen: u32) -> Attempt {
+        Attempt {
+            status,
+            detail: String::new(),
+            refunded_minor: refunded,
+            seen_at: format!("{seen:04}"),
+        }
+    }
+
+    #[test]
+    fn reference_table() {
+        assert_eq!(
+            normalise("in_process", "pending_contingency", 0),
+            Some(Status::Pending)
+        );
+        assert_eq!(
+            normalise("authorized", "pending_capture", 0),
+            Some(Status::Pending)
+        );
+        assert_eq!(normalise("approved", "accredited", 0), Some(Status::Paid));
+        assert_eq!(
+            normalise("approved", "partially_refunded", 500),
+            Some(Status::PartiallyRefunded)
+        );
+        assert_eq!(normalise("in_mediation", "", 0), Some(Status::Disputed));
+        assert_eq!(
+            normalise("rejected", "cc_rejected_other_reason", 0),
+            Some(Status::Failed)
+        );
+        assert_eq!(
+            normalise("cancelled", "expired", 0),
+            Some(Status::Cancelled)
+        );
+        assert_eq!(
+            normalise("refunded", "refunded", 1000),
+            Some(Status::Refunded)
+        );
+        assert_eq!(
+            normalise("charged_back", "settled", 0),
+            Some(Status::ChargedBack)
+        );
+        assert_eq!(normalise("teleported", "", 0), None);
+    }
+
+    #[test]
+    fn rejected_then_approved_is_paid_and_late_rejection_changes_nothing() {
+        let mut a = Attempts::new();
+        assert!(observe(&mut a, "1", att(Status::Failed, 0, 1)));
+        assert_eq!(decisive(&a).unwrap().1.status, Status::Failed);
+        assert!(observe(&mut a, "2", att(Status::Pending, 0, 2)));
+        assert_eq!(decisive(&a).unwrap().1.status, Status::Pending);
+        assert!(observe(&mut a, "2", att(Status::Paid, 0, 3)));
+        assert!(!observe(&mut a, "2", att(Status::Pending, 0, 4)));
+        assert!(!observe(&mut a, "1", att(Status::Failed, 0, 5)));
+        assert!(observe(&mut a, "2", att(Status::PartiallyRefunded, 100, 6)));
+        assert!(!observe(&mut a, "2", att(Status::Paid, 0, 7)));
+        assert!(observe(&mut a, "2", att(Status::PartiallyRefunded, 300, 8)));
+        assert!(observe(&mut a, "2", att(Status::Refunded, 1000, 9)));
+        let (id, d) = decisive(&a).unwrap();
+        assert_eq!((id.as_str(), d.status), ("2", Status::Refunded));
+    }
+
+    fn any_status() -> impl Strategy<Value = Status> {
+        (0usize..8).prop_map(|i| Status::ALL[i])
+    }
+
+    proptest! {
+        /// Any sequence of observations over a few attempts (duplicates, late, out of order)
+        /// never takes a paid payment out of the paid family, and the payment becomes paid
+        /// exactly once if any attempt was ever observed paid.
+        #[test]
+        fn paid_never_regresses_and_becomes_paid_once(
+            steps in proptest::collection::vec((0u8..3, any_status(), 0u64..3), 0..40)
+        ) {
+            let mut attempts = Attempts::new();
+            let mut was_paid = false;
+            let mut became_paid = 0;
+            for (n, (attempt, status, refunded)) in steps.iter().enumerate() {
+                let before = decisive(&attempts).map(|(_, a)| a.status);
+                // Only collected money can be refunded (as Mercado Pago reports it).
+                let refunded = if status.is_paid() { *refunded } else { 0 };
+                observe(&mut attempts, &attempt.to_string(), att(*status, refunded, n as u32));
+                let after = decisive(&attempts).map(|(_, a)| a.status);
+                let before_paid = before.is_some_and(Status::is_paid);
+                let after_paid = after.is_some_and(Status::is_paid);
+                if was_paid {
+                    prop_assert!(after_paid, "regressed from paid to {after:?}");
+                }
+                if !before_paid && after_paid {
+                    became_paid += 1;
+                }
+                was_paid = after_paid;
+            }
+            let ever_paid = steps.iter().any(|(_, s, _)| s.is_paid());
+            prop_assert_eq!(became_paid, usize::from(ever_paid));
+        }
+
+        /// The refunded amount of an attempt only ever grows.
+        #[test]
+        fn refunds_never_decrease(
+            steps in proptest::collection::vec((any_status(), 0u64..5), 0..30)
+        ) {
+            let mut attempts = Attempts::new();
+            let mut max_refunded = 0;
+            for (n, (status, refunded)) in steps.iter().enumerate() {
+                observe(&mut attempts, "1", att(*status, *refunded, n as u32));
+                let now = attempts.get("1").map(|a| a.refunded_minor).unwrap_or(0);
+                prop_assert!(now >= max_refunded);
+                max_refunded = now;
+            }
+        }
+    }
+}

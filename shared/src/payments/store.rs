@@ -1,0 +1,410 @@
+//! Payments in DynamoDB (data model items 15, 17, 18). Every function takes the project id
+//! first and builds the keys itself.
+
+use super::model::Payment;
+use super::status::Status;
+use crate::db::{self, storage_error, Item};
+use crate::error::ApiError;
+use crate::ids::{PaymentId, ProjectId};
+use crate::AppState;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+/// Shards of the sparse `due` index for pending payments.
+pub const SHARDS: u32 = 16;
+
+fn pay_pk(project: &ProjectId) -> String {
+    format!("P#{project}#PAY")
+}
+
+fn history_pk(project: &ProjectId, id: &PaymentId) -> String {
+    format!("P#{project}#PAY#{id}")
+}
+
+fn marker_pk(project: &ProjectId, order_id: &str) -> String {
+    format!("P#{project}#ORDER#{order_id}")
+}
+
+pub fn shard(id: &PaymentId) -> u32 {
+    crc32fast::hash(id.to_string().as_bytes()) % SHARDS
+}
+
+/// Whether the reconciler should keep looking at a payment in this status.
+pub fn watched(status: Status) -> bool {
+    matches!(status, Status::Pending | Status::Failed)
+}
+
+fn item(p: &Payment) -> Result<Item, ApiError> {
+    let mut item = db::to_item(p)?;
+    let id = p.id.to_string();
+    item.insert("pk".into(), db::s(pay_pk(&p.project_id)));
+    item.insert("sk".into(), db::s(&id));
+    item.insert(
+        "gsi1pk".into(),
+        db::s(format!("P#{}#PAY#O#{}", p.project_id, p.order_id)),
+    );
+    item.insert("gsi1sk".into(), db::s(&id));
+    item.insert(
+        "gsi2pk".into(),
+        db::s(format!("P#{}#PAY#S#{}", p.project_id, p.status.as_str())),
+    );
+    item.insert("gsi2sk".into(), db::s(&id));
+    if watched(p.status) && !p.closed {
+        item.insert("duepk".into(), db::s(format!("PENDING#{}", shard(&p.id))));
+        item.insert(
+            "duesk".into(),
+            db::s(format!(
+                "{:013}#{}#{}",
+                p.id.timestamp_ms(),
+                p.project_id,
+                id
+            )),
+        );
+    }
+    Ok(item)
+}
+
+fn put(state: &AppState, p: &Payment, old_version: Option<u64>) -> Result<Put, ApiError> {
+    let b = Put::builder()
+        .table_name(&state.config.table_name)
+        .set_item(Some(item(p)?));
+    let b = match old_version {
+        None => b.condition_expression("attribute_not_exists(pk)"),
+        Some(v) => b
+            .condition_expression("attribute_exists(pk) AND version = :v")
+            .expression_attribute_values(":v", db::n(v)),
+    };
+    b.build().map_err(ApiError::internal)
+}
+
+/// Stores a new payment.
+pub async fn insert(state: &AppState, p: &Payment) -> Result<(), ApiError> {
+    state
+        .dynamodb
+        .put_item()
+        .table_name(&state.config.table_name)
+        .set_item(Some(item(p)?))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await
+        .map_err(storage_error)?;
+    Ok(())
+}
+
+/// Replaces a payment if nobody wrote it since `old_version`; `false` on a lost race.
+pub async fn replace(state: &AppState, p: &Payment, old_version: u64) -> Result<bool, ApiError> {
+    let result = state
+        .dynamodb
+        .put_item()
+        .table_name(&state.config.table_name)
+        .set_item(Some(item(p)?))
+        .condition_expression("attribute_exists(pk) AND version = :v")
+        .expression_attribute_values(":v", db::n(old_version))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if db::is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(storage_error(e)),
+    }
+}
+
+pub async fn get(
+    state: &AppState,
+    project: &ProjectId,
+    id: &PaymentId,
+) -> Result<Option<Payment>, ApiError> {
+    let out = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(pay_pk(project)))
+        .key("sk", db::s(id.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    let Some(item) = out.item else {
+        return Ok(None);
+    };
+    let p: Payment = db::from_item(item)?;
+    Ok((p.project_id == *project).then_some(p))
+}
+
+/// Newest first; `after` is the last payment id of the previous page.
+pub async fn list(
+    state: &AppState,
+    project: &ProjectId,
+    order_id: Option<&str>,
+    status: Option<Status>,
+    limit: i32,
+    after: Option<&PaymentId>,
+) -> Result<(Vec<Payment>, Option<PaymentId>), ApiError> {
+    let mut q = state
+        .dynamodb
+        .query()
+        .table_name(&state.config.table_name)
+        .scan_index_forward(false)
+        .limit(limit);
+    let pk = pay_pk(project);
+    let (index, hash, range) = match (order_id, status) {
+        (Some(o), _) => (Some("gsi1"), format!("P#{project}#PAY#O#{o}"), "gsi1sk"),
+        (None, Some(s)) => (
+            Some("gsi2"),
+            format!("P#{project}#PAY#S#{}", s.as_str()),
+            "gsi2sk",
+        ),
+        (None, None) => (None, pk.clone(), "sk"),
+    };
+    let hash_name = match index {
+        Some("gsi1") => "gsi1pk",
+        Some(_) => "gsi2pk",
+        None => "pk",
+    };
+    q = q
+        .set_index_name(index.map(str::to_owned))
+        .key_condition_expression("#h = :h")
+        .expression_attribute_names("#h", hash_name)
+        .expression_attribute_values(":h", db::s(&hash));
+    if let (Some(_), Some(s)) = (order_id, status) {
+        q = q
+            .filter_expression("#st = :st")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":st", db::s(s.as_str()));
+    }
+    if let Some(after) = after {
+        let id = after.to_string();
+        q = q
+            .exclusive_start_key("pk", db::s(&pk))
+            .exclusive_start_key("sk", db::s(&id));
+        if index.is_some() {
+            q = q
+                .exclusive_start_key(hash_name, db::s(&hash))
+                .exclusive_start_key(range, db::s(&id));
+        }
+    }
+    let out = q.send().await.map_err(storage_error)?;
+    let mut payments = Vec::new();
+    for item in out.items.unwrap_or_default() {
+        let p: Payment = db::from_item(item)?;
+        if p.project_id == *project {
+            payments.push(p);
+        }
+    }
+    let next = out.last_evaluated_key.and_then(|k| {
+        k.get("sk")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|s| s.parse().ok())
+    });
+    Ok((payments, next))
+}
+
+/// The status history, oldest first.
+pub async fn history(
+    state: &AppState,
+    project: &ProjectId,
+    id: &PaymentId,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let out = state
+        .dynamodb
+        .query()
+        .table_name(&state.config.table_name)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :h)")
+        .expression_attribute_values(":pk", db::s(history_pk(project, id)))
+        .expression_attribute_values(":h", db::s("H#"))
+        .limit(200)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    let text = |i: &Item, k: &str| {
+        i.get(k)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .map(serde_json::Value::from)
+            .unwrap_or_default()
+    };
+    Ok(out
+        .items
+        .unwrap_or_default()
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "status": text(i, "status"),
+                "status_detail": text(i, "status_detail"),
+                "provider_payment_id": text(i, "provider_payment_id"),
+                "at": text(i, "at"),
+            })
+        })
+        .collect())
+}
+
+/// One status change, committed atomically: the payment (conditional on its version), its
+/// history entry and, when it makes the order paid, the order-paid marker (conditional on not
+/// existing). `Ok(false)` when a condition failed (a concurrent writer, or the order was
+/// already paid by another payment): re-read and retry.
+pub async fn commit_change(
+    state: &AppState,
+    p: &Payment,
+    old_version: u64,
+    marker: bool,
+) -> Result<bool, ApiError> {
+    let at = p.updated_at.clone();
+    let mut history = Item::new();
+    history.insert("pk".into(), db::s(history_pk(&p.project_id, &p.id)));
+    history.insert(
+        "sk".into(),
+        db::s(format!("H#{at}#{}#{:06}", p.status.as_str(), p.version)),
+    );
+    history.insert("project_id".into(), db::s(p.project_id.to_string()));
+    history.insert("status".into(), db::s(p.status.as_str()));
+    history.insert(
+        "status_detail".into(),
+        db::s(p.status_detail.clone().unwrap_or_default()),
+    );
+    history.insert(
+        "provider_payment_id".into(),
+        db::s(p.provider_payment_id.clone().unwrap_or_default()),
+    );
+    history.insert("at".into(), db::s(&at));
+    let mut items = vec![
+        TransactWriteItem::builder()
+            .put(put(state, p, Some(old_version))?)
+            .build(),
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&state.config.table_name)
+                    .set_item(Some(history))
+                    .build()
+                    .map_err(ApiError::internal)?,
+            )
+            .build(),
+    ];
+    if marker {
+        let mut m = Item::new();
+        m.insert("pk".into(), db::s(marker_pk(&p.project_id, &p.order_id)));
+        m.insert("sk".into(), db::s("PAID"));
+        m.insert("project_id".into(), db::s(p.project_id.to_string()));
+        m.insert("payment_id".into(), db::s(p.id.to_string()));
+        m.insert("paid_at".into(), db::s(&at));
+        m.insert(
+            "emitted".into(),
+            aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+        );
+        items.push(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&state.config.table_name)
+                        .set_item(Some(m))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .map_err(ApiError::internal)?,
+                )
+                .build(),
+        );
+    }
+    match state
+        .dynamodb
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if db::is_transaction_conflict(&e) || db::is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(storage_error(e)),
+    }
+}
+
+/// The order-paid marker: which payment paid the order, and whether `order.paid` went out.
+#[derive(Debug, Clone)]
+pub struct Marker {
+    pub payment_id: String,
+    pub emitted: bool,
+}
+
+pub async fn marker(
+    state: &AppState,
+    project: &ProjectId,
+    order_id: &str,
+) -> Result<Option<Marker>, ApiError> {
+    let out = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(marker_pk(project, order_id)))
+        .key("sk", db::s("PAID"))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    Ok(out.item.and_then(|i| {
+        if i.get("project_id").and_then(|v| v.as_s().ok()) != Some(&project.to_string()) {
+            return None;
+        }
+        Some(Marker {
+            payment_id: i
+                .get("payment_id")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default(),
+            emitted: i
+                .get("emitted")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false),
+        })
+    }))
+}
+
+pub async fn marker_emitted(
+    state: &AppState,
+    project: &ProjectId,
+    order_id: &str,
+) -> Result<(), ApiError> {
+    state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(marker_pk(project, order_id)))
+        .key("sk", db::s("PAID"))
+        .update_expression("SET emitted = :t")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+        .send()
+        .await
+        .map_err(storage_error)?;
+    Ok(())
+}
+
+/// Watched payments created before `before_ms`, from one shard: (project, payment).
+pub async fn due(
+    state: &AppState,
+    shard: u32,
+    before_ms: u64,
+    limit: i32,
+) -> Result<Vec<(ProjectId, PaymentId)>, ApiError> {
+    let out = state
+        .dynamodb
+        .query()
+        .table_name(&state.config.table_name)
+        .index_name("due")
+        .key_condition_expression("duepk = :p AND duesk < :b")
+        .expression_attribute_values(":p", db::s(format!("PENDING#{shard}")))
+        .expression_attribute_values(":b", db::s(format!("{before_ms:013}")))
+        .limit(limit)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    Ok(out
+        .items
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| {
+            let sk = i.get("duesk")?.as_s().ok()?;
+            let mut parts = sk.split('#');
+            let _ms = parts.next()?;
+            Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+        })
+        .collect())
+}

@@ -1,0 +1,329 @@
+//! Payment sync (the `payment-sync` SQS consumer): re-fetch from the provider with the
+//! project's token (the only proof), apply through the monotonic state machine, record the
+//! history, then announce (`payment.updated`, and `order.paid` once per order).
+//!
+//! Announcing happens after the commit and is idempotent (dedupe keys derived from the stored
+//! state, the order-paid marker's `emitted` flag), so a crash between commit and emit is
+//! repaired by the message's redelivery, without duplicates.
+
+use super::creds;
+use super::model::Payment;
+use super::provider::{PaymentProvider, ProviderError, ProviderPayment};
+use super::queue::{Job, Message};
+use super::status::{self, Attempt, Status};
+use super::store;
+use crate::clock::rfc3339;
+use crate::error::ApiError;
+use crate::ids::PaymentId;
+use crate::sqs::MessageError;
+use crate::tenancy::{project, Project};
+use crate::AppState;
+use aws_lambda_events::event::sqs::SqsMessage;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+/// Reconciliation stops watching a payment after this long (checkout links go stale).
+pub const GIVE_UP: time::Duration = time::Duration::days(3);
+
+pub fn handler(
+    state: &'static AppState,
+    message: SqsMessage,
+) -> BoxFuture<'static, Result<(), MessageError>> {
+    async move {
+        let receives: u32 = message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1);
+        let outcome = handle(state, &message, receives).await;
+        if let Err(MessageError::Transient(_)) = &outcome {
+            backoff(state, &message, receives).await;
+        }
+        outcome
+    }
+    .boxed()
+}
+
+/// Transient failures come back after 5 s, 10 s, 20 s… rather than the queue's full 180 s.
+async fn backoff(state: &AppState, message: &SqsMessage, receives: u32) {
+    let Some(handle) = &message.receipt_handle else {
+        return;
+    };
+    let seconds = (5i32 << receives.saturating_sub(1).min(5)).min(180);
+    let result = state
+        .sqs
+        .change_message_visibility()
+        .queue_url(&state.config.payments_queue_url)
+        .receipt_handle(handle)
+        .visibility_timeout(seconds)
+        .send()
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %crate::telemetry::error_chain(&e), "visibility not shortened; the queue default applies");
+    }
+}
+
+fn transient(e: ApiError) -> MessageError {
+    MessageError::Transient(e.to_string())
+}
+
+async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result<(), MessageError> {
+    let body = message.body.as_deref().unwrap_or_default();
+    let msg: Message = serde_json::from_str(body)
+        .map_err(|e| MessageError::Permanent(format!("malformed message: {e}")))?;
+    if msg.v != 1 {
+        return Err(MessageError::Permanent(format!(
+            "unknown message version {}",
+            msg.v
+        )));
+    }
+    let Some(project) = project::get(state, &msg.project_id)
+        .await
+        .map_err(transient)?
+    else {
+        tracing::warn!(project_id = %msg.project_id, "payment sync for an unknown project: dropped");
+        return Ok(());
+    };
+    let Some(creds) = creds::get(state, &project.id).await.map_err(transient)? else {
+        tracing::warn!(project_id = %project.id, "payment sync without Mercado Pago credentials: dropped");
+        return Ok(());
+    };
+    let provider = creds::provider(state, &creds);
+    let result = match &msg.job {
+        Job::ProviderPayment {
+            provider_payment_id,
+        } => sync_provider_payment(state, &project, provider.as_ref(), provider_payment_id)
+            .await
+            .map(|_| ()),
+        Job::ProviderOrder { provider_order_id } => {
+            match provider.order_payments(provider_order_id).await {
+                Ok(ids) => {
+                    let mut out = Ok(());
+                    for id in ids {
+                        if let Err(e) =
+                            sync_provider_payment(state, &project, provider.as_ref(), &id).await
+                        {
+                            out = Err(e);
+                        }
+                    }
+                    out
+                }
+                Err(e) => Err(SyncError::Provider(e)),
+            }
+        }
+        Job::Reconcile { payment_id } => {
+            reconcile(state, &project, provider.as_ref(), payment_id).await
+        }
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(SyncError::Storage(e)) => Err(transient(e)),
+        Err(SyncError::Provider(ProviderError::Unavailable(m))) => Err(MessageError::Transient(m)),
+        // Just-created payments can 404 for a moment (eventual consistency); a forged id stays 404.
+        Err(SyncError::Provider(ProviderError::NotFound)) if receives < 3 => {
+            Err(MessageError::Transient("not found yet".into()))
+        }
+        Err(SyncError::Provider(ProviderError::NotFound)) => {
+            tracing::info!(project_id = %project.id, "provider resource not found for this project: dropped");
+            Ok(())
+        }
+        Err(SyncError::Provider(e)) => Err(MessageError::Permanent(e.to_string())),
+    }
+}
+
+#[derive(Debug)]
+pub enum SyncError {
+    Storage(ApiError),
+    Provider(ProviderError),
+}
+
+impl From<ApiError> for SyncError {
+    fn from(e: ApiError) -> Self {
+        Self::Storage(e)
+    }
+}
+
+pub async fn sync_provider_payment(
+    state: &AppState,
+    project: &Project,
+    provider: &dyn PaymentProvider,
+    id: &str,
+) -> Result<Option<Payment>, SyncError> {
+    let pp = provider
+        .fetch_payment(id)
+        .await
+        .map_err(SyncError::Provider)?;
+    Ok(apply(state, project, provider, &pp).await?)
+}
+
+/// Applies one provider payment (as just fetched) to the Mostrador payment it belongs to.
+/// `None` when it belongs to no payment of this project.
+pub async fn apply(
+    state: &AppState,
+    project: &Project,
+    provider: &dyn PaymentProvider,
+    pp: &ProviderPayment,
+) -> Result<Option<Payment>, ApiError> {
+    if let (Some(expected), Some(got)) = (provider.account_id(), pp.account_id.as_deref()) {
+        if expected != got {
+            tracing::warn!(project_id = %project.id, "provider payment of another account: ignored");
+            return Ok(None);
+        }
+    }
+    let Some(id) = pp
+        .external_reference
+        .as_deref()
+        .and_then(|r| r.parse::<PaymentId>().ok())
+    else {
+        return Ok(None);
+    };
+    let Some(status) = status::normalise(&pp.status, &pp.status_detail, pp.refunded_minor) else {
+        tracing::warn!(provider_status = %pp.status, "unknown provider status: ignored");
+        return Ok(None);
+    };
+    let mut result = None;
+    for _ in 0..5 {
+        let Some(current) = store::get(state, &project.id, &id).await? else {
+            return Ok(None);
+        };
+        if pp.currency != Some(current.currency) || pp.amount_minor != current.amount_minor {
+            tracing::warn!(project_id = %project.id, payment_id = %id, "provider payment amount or currency differs: ignored");
+            return Ok(None);
+        }
+        let now = rfc3339(state.clock.now());
+        let observed = Attempt {
+            status,
+            detail: pp.status_detail.clone(),
+            refunded_minor: pp.refunded_minor,
+            seen_at: now.clone(),
+        };
+        let mut next = current.clone();
+        if !status::observe(&mut next.attempts, &pp.id, observed) {
+            result = Some(current);
+            break;
+        }
+        if let Some((pid, a)) = status::decisive(&next.attempts) {
+            next.status = a.status;
+            next.status_detail = Some(a.detail.clone()).filter(|d| !d.is_empty());
+            next.refunded_minor = a.refunded_minor;
+            next.provider_payment_id = Some(pid.clone());
+        }
+        next.version += 1;
+        next.updated_at = now;
+        let visible_change = (
+            next.status,
+            next.refunded_minor,
+            &next.provider_payment_id,
+            &next.status_detail,
+        ) != (
+            current.status,
+            current.refunded_minor,
+            &current.provider_payment_id,
+            &current.status_detail,
+        );
+        let committed = if visible_change {
+            let newly_paid = !current.status.is_paid() && next.status.is_paid();
+            let marker = newly_paid
+                && store::marker(state, &project.id, &next.order_id)
+                    .await?
+                    .is_none();
+            store::commit_change(state, &next, current.version, marker).await?
+        } else {
+            store::replace(state, &next, current.version).await?
+        };
+        if committed {
+            result = Some(next);
+            break;
+        }
+    }
+    let Some(payment) = result else {
+        return Err(ApiError::unavailable(
+            "payment_busy",
+            "the payment kept changing; retry",
+        ));
+    };
+    announce(state, project, &payment).await?;
+    Ok(Some(payment))
+}
+
+/// Emits what the stored state implies; safe to repeat.
+pub async fn announce(state: &AppState, project: &Project, p: &Payment) -> Result<(), ApiError> {
+    let dedupe = format!(
+        "payment.updated:{}:{}:{}:{}",
+        p.id,
+        p.status.as_str(),
+        p.refunded_minor,
+        p.provider_payment_id.as_deref().unwrap_or("-")
+    );
+    crate::events::emit::emit(state, project, "payment.updated", p.view(), Some(&dedupe)).await?;
+    if p.status.is_paid() {
+        if let Some(m) = store::marker(state, &project.id, &p.order_id).await? {
+            if !m.emitted && m.payment_id == p.id.to_string() {
+                let data = serde_json::json!({"order_id": p.order_id, "payment": p.view()});
+                crate::events::emit::emit(
+                    state,
+                    project,
+                    "order.paid",
+                    data,
+                    Some(&format!("order.paid:{}", p.order_id)),
+                )
+                .await?;
+                store::marker_emitted(state, &project.id, &p.order_id).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Re-checks one payment: every provider payment already known plus any the provider lists
+/// under our reference (a lost notification of a new attempt). Stops watching after [`GIVE_UP`].
+async fn reconcile(
+    state: &AppState,
+    project: &Project,
+    provider: &dyn PaymentProvider,
+    id: &PaymentId,
+) -> Result<(), SyncError> {
+    let Some(p) = store::get(state, &project.id, id).await? else {
+        return Ok(());
+    };
+    if !store::watched(p.status) || p.closed {
+        return Ok(());
+    }
+    let mut ids = provider
+        .find_payments(&p.id.to_string())
+        .await
+        .map_err(SyncError::Provider)?;
+    ids.extend(p.attempts.keys().cloned());
+    ids.sort();
+    ids.dedup();
+    for pid in &ids {
+        match sync_provider_payment(state, project, provider, pid).await {
+            Ok(_) | Err(SyncError::Provider(ProviderError::NotFound)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let age = state.clock.now()
+        - time::OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(p.id.timestamp_ms()) * 1_000_000,
+        )
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    if age > GIVE_UP {
+        if let Some(mut latest) = store::get(state, &project.id, id).await? {
+            if store::watched(latest.status) && !latest.closed {
+                let old = latest.version;
+                latest.closed = true;
+                latest.version += 1;
+                latest.updated_at = rfc3339(state.clock.now());
+                if latest.status == Status::Pending && latest.attempts.is_empty() {
+                    latest.status = Status::Cancelled;
+                    latest.status_detail = Some("expired".into());
+                    store::commit_change(state, &latest, old, false).await?;
+                    announce(state, project, &latest).await?;
+                } else {
+                    store::replace(state, &latest, old).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

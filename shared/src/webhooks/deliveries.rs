@@ -1,0 +1,289 @@
+//! Deliveries (item 13) and their attempts (item 14).
+//!
+//! A delivery is one event for one endpoint; it is the source of truth for the dispatcher: the
+//! queue message only names it. While `pending`, the delivery sits in the sparse `due` index at
+//! `DUE#<shard>` / `<next_attempt_ms>#<prj>#<dlv>` so the sweeper finds it even if every queue
+//! message about it is lost.
+
+use crate::db::{self, storage_error, Item};
+use crate::error::ApiError;
+use crate::ids::{DeliveryId, EndpointId, EventId, ProjectId};
+use crate::AppState;
+use serde::{Deserialize, Serialize};
+
+/// Shards of the `due` index.
+pub const DUE_SHARDS: u32 = 16;
+
+pub const PENDING: &str = "pending";
+pub const SUCCEEDED: &str = "succeeded";
+pub const FAILED: &str = "failed";
+pub const STATUSES: &[&str] = &[PENDING, SUCCEEDED, FAILED];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Delivery {
+    pub project_id: ProjectId,
+    pub id: DeliveryId,
+    pub event_id: EventId,
+    pub endpoint_id: EndpointId,
+    pub event_type: String,
+    pub status: String,
+    /// Attempts ever made (numbers the attempt items `A#000001`…).
+    pub attempts: u32,
+    /// Attempts in the current schedule round (recover starts a new round).
+    pub round: u32,
+    /// When the next attempt may run (ms), while pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_ms: Option<i64>,
+    /// `scheduled` or `manual`: what the next attempt is.
+    pub trigger: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error_class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempt_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub expires_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Attempt {
+    pub number: u32,
+    pub trigger: String,
+    pub started_at: String,
+    /// `in_flight` until the result is written; a crash leaves it `interrupted` in the view.
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    pub expires_at: i64,
+}
+
+pub fn pk(project: &ProjectId) -> String {
+    format!("P#{project}#DLV")
+}
+
+pub fn attempts_pk(project: &ProjectId, id: &DeliveryId) -> String {
+    format!("P#{project}#DLV#{id}")
+}
+
+pub fn attempt_sk(n: u32) -> String {
+    format!("A#{n:06}")
+}
+
+pub fn endpoint_index_pk(project: &ProjectId, endpoint: &EndpointId) -> String {
+    format!("P#{project}#DLV#E#{endpoint}")
+}
+
+pub fn status_index_pk(project: &ProjectId, status: &str) -> String {
+    format!("P#{project}#DLV#S#{status}")
+}
+
+pub fn shard(id: &DeliveryId) -> u32 {
+    crc32fast::hash(id.to_string().as_bytes()) % DUE_SHARDS
+}
+
+pub fn due_sk(at_ms: i64, project: &ProjectId, id: &DeliveryId) -> String {
+    format!("{:013}#{project}#{id}", at_ms.max(0))
+}
+
+/// The full item for `d`, index keys included.
+pub fn to_item(d: &Delivery) -> Result<Item, ApiError> {
+    let mut item = db::to_item(d)?;
+    item.insert("pk".into(), db::s(pk(&d.project_id)));
+    item.insert("sk".into(), db::s(d.id.to_string()));
+    item.insert(
+        "gsi1pk".into(),
+        db::s(endpoint_index_pk(&d.project_id, &d.endpoint_id)),
+    );
+    item.insert("gsi1sk".into(), db::s(d.id.to_string()));
+    item.insert(
+        "gsi2pk".into(),
+        db::s(status_index_pk(&d.project_id, &d.status)),
+    );
+    item.insert("gsi2sk".into(), db::s(d.id.to_string()));
+    if let (PENDING, Some(at)) = (d.status.as_str(), d.next_attempt_ms) {
+        item.insert("duepk".into(), db::s(format!("DUE#{}", shard(&d.id))));
+        item.insert("duesk".into(), db::s(due_sk(at, &d.project_id, &d.id)));
+    }
+    Ok(item)
+}
+
+pub fn from_item(
+    project: &ProjectId,
+    item: Item,
+    now_s: i64,
+) -> Result<Option<Delivery>, ApiError> {
+    if db::expired(&item, now_s) {
+        return Ok(None);
+    }
+    let d: Delivery = db::from_item(item)?;
+    Ok((d.project_id == *project).then_some(d))
+}
+
+pub async fn get(
+    state: &AppState,
+    project: &ProjectId,
+    id: &DeliveryId,
+) -> Result<Option<Delivery>, ApiError> {
+    let out = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(pk(project)))
+        .key("sk", db::s(id.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    let now_s = state.clock.now().unix_timestamp();
+    match out.item {
+        Some(item) => from_item(project, item, now_s),
+        None => Ok(None),
+    }
+}
+
+/// Writes `next` over `prev` only if nobody changed the delivery since `prev` was read
+/// (`attempts` and `next_attempt_ms` both match); `false` when that race was lost.
+pub async fn replace_if(
+    state: &AppState,
+    prev: &Delivery,
+    next: &Delivery,
+) -> Result<bool, ApiError> {
+    let result = state
+        .dynamodb
+        .put_item()
+        .table_name(&state.config.table_name)
+        .set_item(Some(to_item(next)?))
+        .condition_expression(guard_expression(prev))
+        .set_expression_attribute_values(guard_values(prev))
+        .expression_attribute_names("#st", "status")
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if db::is_conditional_failure(&err) => Ok(false),
+        Err(err) => Err(storage_error(err)),
+    }
+}
+
+pub fn guard_expression(prev: &Delivery) -> &'static str {
+    if prev.next_attempt_ms.is_some() {
+        "attempts = :prev_attempts AND next_attempt_ms = :prev_next AND #st = :prev_status"
+    } else {
+        "attempts = :prev_attempts AND attribute_not_exists(next_attempt_ms) AND #st = :prev_status"
+    }
+}
+
+pub fn guard_values(prev: &Delivery) -> Option<Item> {
+    let mut v = Item::new();
+    v.insert(":prev_attempts".into(), db::n(prev.attempts));
+    v.insert(":prev_status".into(), db::s(&prev.status));
+    if let Some(at) = prev.next_attempt_ms {
+        v.insert(":prev_next".into(), db::n(at));
+    }
+    Some(v)
+}
+
+pub async fn attempts(
+    state: &AppState,
+    project: &ProjectId,
+    id: &DeliveryId,
+) -> Result<Vec<Attempt>, ApiError> {
+    let out = state
+        .dynamodb
+        .query()
+        .table_name(&state.config.table_name)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", db::s(attempts_pk(project, id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    out.items
+        .unwrap_or_default()
+        .into_iter()
+        .map(db::from_item)
+        .collect()
+}
+
+pub async fn put_attempt(
+    state: &AppState,
+    project: &ProjectId,
+    id: &DeliveryId,
+    attempt: &Attempt,
+) -> Result<(), ApiError> {
+    let mut item = db::to_item(attempt)?;
+    item.insert("pk".into(), db::s(attempts_pk(project, id)));
+    item.insert("sk".into(), db::s(attempt_sk(attempt.number)));
+    item.insert("project_id".into(), db::s(project.to_string()));
+    state
+        .dynamodb
+        .put_item()
+        .table_name(&state.config.table_name)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(storage_error)?;
+    Ok(())
+}
+
+/// Several deliveries by id (absent, expired and foreign ones are skipped).
+pub async fn get_many(
+    state: &AppState,
+    project: &ProjectId,
+    ids: &[DeliveryId],
+) -> Result<Vec<Delivery>, ApiError> {
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(d) = get(state, project, id).await? {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+/// The delivery's public view, attempts optional.
+pub fn view(d: &Delivery, attempts: Option<&[Attempt]>) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "id": d.id,
+        "event_id": d.event_id,
+        "endpoint_id": d.endpoint_id,
+        "event_type": d.event_type,
+        "status": d.status,
+        "attempts": d.attempts,
+        "next_attempt_at": d.next_attempt_ms.filter(|_| d.status == PENDING).and_then(super::endpoints::ms_rfc3339),
+        "last_status_code": d.last_status_code,
+        "last_error_class": d.last_error_class,
+        "last_attempt_at": d.last_attempt_at,
+        "created_at": d.created_at,
+        "updated_at": d.updated_at,
+    });
+    if let (Some(list), Some(obj)) = (attempts, v.as_object_mut()) {
+        let views: Vec<serde_json::Value> = list
+            .iter()
+            .map(|a| {
+                let mut a = serde_json::to_value(a).unwrap_or_default();
+                if let Some(o) = a.as_object_mut() {
+                    o.remove("expires_at");
+                    if o.get("state").and_then(|s| s.as_str()) == Some("in_flight") {
+                        o.insert("state".into(), "in_flight_or_interrupted".into());
+                    }
+                }
+                a
+            })
+            .collect();
+        obj.insert("attempt_log".into(), serde_json::Value::Array(views));
+    }
+    v
+}

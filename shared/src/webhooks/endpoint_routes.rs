@@ -1,0 +1,336 @@
+//! `/v1/webhook-endpoints` routes: create, list, get, update, delete, rotate-secret, test, recover.
+
+use super::deliveries::{self, FAILED, PENDING};
+use super::endpoints::{self, Endpoint, StoredSecret};
+use super::filter::EventFilter;
+use super::listing::{self, Source, Window};
+use super::signing::WebhookSecret;
+use super::{queue, send, ssrf};
+use crate::error::{ApiError, FieldError};
+use crate::events::{self, Target};
+use crate::http::{json, no_content, ApiRequest};
+use crate::ids::EndpointId;
+use crate::tenancy::Caller;
+use crate::AppState;
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+
+pub const MAX_URL: usize = 2048;
+pub const MAX_DESCRIPTION: usize = 500;
+pub const MAX_FILTERS: usize = 50;
+pub const DEFAULT_OVERLAP_S: i64 = 24 * 3600;
+pub const MAX_OVERLAP_S: i64 = 7 * 24 * 3600;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointInput {
+    url: Option<String>,
+    filter_types: Option<Vec<String>>,
+    description: Option<String>,
+    enabled: Option<bool>,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::validation(vec![FieldError::new(field, "invalid", message)])
+}
+
+fn validate_url(state: &AppState, raw: &str) -> Result<String, ApiError> {
+    if raw.len() > MAX_URL {
+        return Err(invalid(
+            "url",
+            format!("must be at most {MAX_URL} characters"),
+        ));
+    }
+    let url = url::Url::parse(raw).map_err(|e| invalid("url", format!("not a valid URL: {e}")))?;
+    ssrf::check_url(&url, &send::policy(&state.config)).map_err(|e| {
+        ApiError::validation(vec![FieldError::new(
+            "url",
+            "url_not_allowed",
+            e.to_string(),
+        )])
+    })?;
+    Ok(url.to_string())
+}
+
+fn validate_filters(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if raw.is_empty() || raw.len() > MAX_FILTERS {
+        return Err(invalid(
+            "filter_types",
+            format!("must list 1 to {MAX_FILTERS} event types or patterns (`*` for all)"),
+        ));
+    }
+    raw.iter()
+        .enumerate()
+        .map(|(i, f)| {
+            EventFilter::parse(f)
+                .map(|f| f.to_string())
+                .map_err(|e| invalid(&format!("filter_types[{i}]"), e.to_string()))
+        })
+        .collect()
+}
+
+fn validate_description(d: String) -> Result<String, ApiError> {
+    if d.chars().count() > MAX_DESCRIPTION {
+        return Err(invalid(
+            "description",
+            format!("must be at most {MAX_DESCRIPTION} characters"),
+        ));
+    }
+    Ok(d)
+}
+
+pub fn parse_id(req: &ApiRequest) -> Result<EndpointId, ApiError> {
+    req.path_param("endpoint_id")?
+        .parse()
+        .map_err(|_| ApiError::not_found("webhook endpoint"))
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let input: EndpointInput = req.json()?;
+    let url = validate_url(
+        state,
+        input.url.as_deref().ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new("url", "required", "url is required")])
+        })?,
+    )?;
+    let now = state.clock.now();
+    let stamp = crate::clock::rfc3339(now);
+    let secret = WebhookSecret::generate();
+    let endpoint = Endpoint {
+        project_id: caller.project.id,
+        id: EndpointId::at(now),
+        url,
+        description: validate_description(input.description.unwrap_or_default())?,
+        filter_types: validate_filters(input.filter_types.unwrap_or_else(|| vec!["*".into()]))?,
+        enabled: input.enabled.unwrap_or(true),
+        disabled_reason: None,
+        secrets: vec![StoredSecret {
+            secret: secret.expose(),
+            expires_at_ms: None,
+        }],
+        failing_since_ms: None,
+        created_at: stamp.clone(),
+        updated_at: stamp,
+    };
+    endpoints::create(
+        state,
+        &endpoint,
+        caller.project.limits().max_webhook_endpoints,
+    )
+    .await?;
+    let mut view = endpoint.view();
+    if let Some(o) = view.as_object_mut() {
+        o.insert("secret".into(), secret.expose().into());
+    }
+    json(StatusCode::CREATED, &view)
+}
+
+pub async fn list(state: &AppState, caller: &Caller) -> Result<Response<Body>, ApiError> {
+    let all = endpoints::list(state, &caller.project.id).await?;
+    let data: Vec<_> = all.iter().map(Endpoint::view).collect();
+    json(StatusCode::OK, &serde_json::json!({ "data": data }))
+}
+
+pub async fn get(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let e = endpoints::require(state, &caller.project.id, &parse_id(req)?).await?;
+    json(StatusCode::OK, &e.view())
+}
+
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let mut e = endpoints::require(state, &caller.project.id, &parse_id(req)?).await?;
+    let input: EndpointInput = req.json()?;
+    if let Some(url) = input.url {
+        e.url = validate_url(state, &url)?;
+    }
+    if let Some(f) = input.filter_types {
+        e.filter_types = validate_filters(f)?;
+    }
+    if let Some(d) = input.description {
+        e.description = validate_description(d)?;
+    }
+    if let Some(enabled) = input.enabled {
+        if enabled && !e.enabled {
+            e.disabled_reason = None;
+            e.failing_since_ms = None;
+        }
+        e.enabled = enabled;
+        if !enabled && e.disabled_reason.is_none() {
+            e.disabled_reason = Some("manual".into());
+        }
+    }
+    e.updated_at = crate::clock::rfc3339(state.clock.now());
+    endpoints::save(state, &e).await?;
+    json(StatusCode::OK, &e.view())
+}
+
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    if endpoints::delete(state, &caller.project.id, &parse_id(req)?).await? {
+        Ok(no_content())
+    } else {
+        Err(ApiError::not_found("webhook endpoint"))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RotateInput {
+    overlap_seconds: Option<i64>,
+}
+
+pub async fn rotate(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let mut e = endpoints::require(state, &caller.project.id, &parse_id(req)?).await?;
+    let input: RotateInput = if req.body().is_empty() {
+        RotateInput::default()
+    } else {
+        req.json()?
+    };
+    let overlap = input.overlap_seconds.unwrap_or(DEFAULT_OVERLAP_S);
+    if !(0..=MAX_OVERLAP_S).contains(&overlap) {
+        return Err(invalid(
+            "overlap_seconds",
+            format!("must be 0 to {MAX_OVERLAP_S}"),
+        ));
+    }
+    let now = state.clock.now();
+    let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let ends = now_ms + overlap * 1000;
+    e.secrets
+        .retain(|s| s.expires_at_ms.is_none_or(|at| at > now_ms));
+    for s in &mut e.secrets {
+        s.expires_at_ms = Some(s.expires_at_ms.map_or(ends, |at| at.min(ends)));
+    }
+    e.secrets
+        .retain(|s| s.expires_at_ms.is_none_or(|at| at > now_ms));
+    let secret = WebhookSecret::generate();
+    e.secrets.push(StoredSecret {
+        secret: secret.expose(),
+        expires_at_ms: None,
+    });
+    e.updated_at = crate::clock::rfc3339(now);
+    endpoints::save(state, &e).await?;
+    let mut view = e.view();
+    if let Some(o) = view.as_object_mut() {
+        o.insert("secret".into(), secret.expose().into());
+    }
+    json(StatusCode::OK, &view)
+}
+
+pub async fn test(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let e = endpoints::require(state, &caller.project.id, &parse_id(req)?).await?;
+    if !e.enabled {
+        return Err(ApiError::conflict(
+            "endpoint_disabled",
+            "enable the endpoint before sending a test event",
+        ));
+    }
+    let data = serde_json::json!({
+        "endpoint_id": e.id,
+        "message": "Test event from Mostrador: if you can read this, your endpoint works.",
+    });
+    let published = events::publish(
+        state,
+        &caller.project,
+        "webhook.test",
+        data,
+        None,
+        Target::Only(e.id),
+    )
+    .await?;
+    json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({ "event_id": published.id, "delivery_ids": published.deliveries }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverInput {
+    since: String,
+}
+
+/// Re-queues every failed delivery of the endpoint created at or after `since`.
+pub async fn recover(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let p = caller.project.id;
+    let e = endpoints::require(state, &p, &parse_id(req)?).await?;
+    if !e.enabled {
+        return Err(ApiError::conflict(
+            "endpoint_disabled",
+            "enable the endpoint before recovering its deliveries",
+        ));
+    }
+    let input: RecoverInput = req.json()?;
+    let since =
+        time::OffsetDateTime::parse(&input.since, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| invalid("since", "must be an RFC 3339 timestamp"))?;
+    let now = state.clock.now();
+    let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let mut window = Window {
+        since_ms: u64::try_from(since.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
+        until_ms: u64::try_from(now_ms).unwrap_or(0),
+        limit: listing::MAX_LIMIT,
+        cursor: None,
+    };
+    let mut recovered = Vec::new();
+    loop {
+        let mut values = crate::db::Item::new();
+        values.insert(":failed".into(), crate::db::s(FAILED));
+        let source = Source {
+            table_pk: deliveries::pk(&p),
+            index: Some(("gsi1", deliveries::endpoint_index_pk(&p, &e.id))),
+            filter: Some(("#st = :failed".into(), values)),
+        };
+        let (items, cursor) = listing::page::<crate::ids::Delivery>(state, source, &window).await?;
+        for item in items {
+            let Some(d) = deliveries::from_item(&p, item, now.unix_timestamp())? else {
+                continue;
+            };
+            let mut next = d.clone();
+            next.status = PENDING.into();
+            next.round = 0;
+            next.next_attempt_ms = Some(now_ms);
+            next.trigger = "scheduled".into();
+            next.updated_at = crate::clock::rfc3339(now);
+            if deliveries::replace_if(state, &d, &next).await? {
+                recovered.push((p, d.id, 0));
+            }
+        }
+        match cursor {
+            Some(c) => window.cursor = Some(c),
+            None => break,
+        }
+    }
+    queue::enqueue(state, &recovered).await;
+    json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({ "recovered": recovered.len() }),
+    )
+}

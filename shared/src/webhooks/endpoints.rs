@@ -1,0 +1,306 @@
+//! Webhook endpoints (data model item 12): `P#<prj>#WHE` / `<whe_id>`.
+//!
+//! Signing secrets are stored in the endpoint item as `whsec_…` text. The table is encrypted at
+//! rest (SSE) and the item is only ever read by this project's own key paths; secrets never reach
+//! a log ([`StoredSecret`] has a redacting `Debug`) and leave the API only at creation and
+//! rotation. During a rotation the item holds several secrets; expired ones are pruned on write.
+
+use crate::db::{self, storage_error, Item};
+use crate::error::ApiError;
+use crate::ids::{EndpointId, ProjectId};
+use crate::webhooks::filter::{any_matches, EventFilter, EventType};
+use crate::webhooks::signing::WebhookSecret;
+use crate::AppState;
+use serde::{Deserialize, Serialize};
+
+/// One signing secret; `expires_at_ms` is set on a secret being rotated out.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct StoredSecret {
+    pub secret: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<i64>,
+}
+
+impl std::fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "StoredSecret(whsec_***, expires {:?})",
+            self.expires_at_ms
+        )
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub project_id: ProjectId,
+    pub id: EndpointId,
+    pub url: String,
+    #[serde(default)]
+    pub description: String,
+    pub filter_types: Vec<String>,
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    pub secrets: Vec<StoredSecret>,
+    /// Start of the current run of failed attempts (ms); cleared by any success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since_ms: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Endpoint {
+    /// The parsed filters (stored ones were validated on write; unparsable ones are skipped).
+    pub fn filters(&self) -> Vec<EventFilter> {
+        self.filter_types
+            .iter()
+            .filter_map(|f| EventFilter::parse(f).ok())
+            .collect()
+    }
+
+    pub fn wants(&self, event: &EventType) -> bool {
+        self.enabled && any_matches(&self.filters(), event)
+    }
+
+    /// Secrets valid at `now_ms`, newest first (the newest is the one the shop was last given).
+    pub fn active_secrets(&self, now_ms: i64) -> Vec<WebhookSecret> {
+        self.secrets
+            .iter()
+            .rev()
+            .filter(|s| s.expires_at_ms.is_none_or(|at| at > now_ms))
+            .filter_map(|s| WebhookSecret::parse(&s.secret).ok())
+            .collect()
+    }
+
+    /// The public view (never the secrets).
+    pub fn view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "url": self.url,
+            "description": self.description,
+            "filter_types": self.filter_types,
+            "enabled": self.enabled,
+            "disabled_reason": self.disabled_reason,
+            "failing_since": self.failing_since_ms.and_then(ms_rfc3339),
+            "secret_rotation_ends_at": self.secrets.iter().filter_map(|s| s.expires_at_ms).max().and_then(ms_rfc3339),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        })
+    }
+}
+
+pub fn ms_rfc3339(ms: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .map(crate::clock::rfc3339)
+}
+
+fn pk(project: &ProjectId) -> String {
+    format!("P#{project}#WHE")
+}
+
+fn to_item(e: &Endpoint) -> Result<Item, ApiError> {
+    let mut item = db::to_item(e)?;
+    item.insert("pk".into(), db::s(pk(&e.project_id)));
+    item.insert("sk".into(), db::s(e.id.to_string()));
+    Ok(item)
+}
+
+fn from_item(project: &ProjectId, item: Item) -> Result<Option<Endpoint>, ApiError> {
+    let e: Endpoint = db::from_item(item)?;
+    Ok((e.project_id == *project).then_some(e))
+}
+
+/// Every endpoint of `project` (at most the plan's maximum, so one Query page).
+pub async fn list(state: &AppState, project: &ProjectId) -> Result<Vec<Endpoint>, ApiError> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = state
+            .dynamodb
+            .query()
+            .table_name(&state.config.table_name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", db::s(pk(project)))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(storage_error)?;
+        for item in page.items.unwrap_or_default() {
+            if let Some(e) = from_item(project, item)? {
+                out.push(e);
+            }
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+pub async fn get(
+    state: &AppState,
+    project: &ProjectId,
+    id: &EndpointId,
+) -> Result<Option<Endpoint>, ApiError> {
+    let out = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(pk(project)))
+        .key("sk", db::s(id.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    match out.item {
+        Some(item) => from_item(project, item),
+        None => Ok(None),
+    }
+}
+
+pub async fn require(
+    state: &AppState,
+    project: &ProjectId,
+    id: &EndpointId,
+) -> Result<Endpoint, ApiError> {
+    get(state, project, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook endpoint"))
+}
+
+/// Creates `e` unless the project already has `max` endpoints. The count is re-checked after
+/// the write so two concurrent creations cannot both exceed the limit.
+pub async fn create(state: &AppState, e: &Endpoint, max: u32) -> Result<(), ApiError> {
+    let existing = list(state, &e.project_id).await?;
+    let limit_error = || {
+        ApiError::conflict(
+            "endpoint_limit_reached",
+            format!("the project's plan allows at most {max} webhook endpoints"),
+        )
+        .with_member("limit", max)
+    };
+    if existing.len() >= max as usize {
+        return Err(limit_error());
+    }
+    state
+        .dynamodb
+        .put_item()
+        .table_name(&state.config.table_name)
+        .set_item(Some(to_item(e)?))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await
+        .map_err(storage_error)?;
+    let after = list(state, &e.project_id).await?;
+    if after.len() > max as usize {
+        // Lost a race: the newest creations back out until the limit holds.
+        let mut ids: Vec<String> = after.iter().map(|x| x.id.to_string()).collect();
+        ids.sort();
+        if ids.iter().position(|i| *i == e.id.to_string()) >= Some(max as usize) {
+            delete(state, &e.project_id, &e.id).await?;
+            return Err(limit_error());
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the endpoint (it must exist: updates never resurrect a deleted endpoint).
+pub async fn save(state: &AppState, e: &Endpoint) -> Result<(), ApiError> {
+    let result = state
+        .dynamodb
+        .put_item()
+        .table_name(&state.config.table_name)
+        .set_item(Some(to_item(e)?))
+        .condition_expression("attribute_exists(pk)")
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if db::is_conditional_failure(&err) => {
+            Err(ApiError::not_found("webhook endpoint"))
+        }
+        Err(err) => Err(storage_error(err)),
+    }
+}
+
+pub async fn delete(
+    state: &AppState,
+    project: &ProjectId,
+    id: &EndpointId,
+) -> Result<bool, ApiError> {
+    let result = state
+        .dynamodb
+        .delete_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(pk(project)))
+        .key("sk", db::s(id.to_string()))
+        .condition_expression("attribute_exists(pk)")
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if db::is_conditional_failure(&err) => Ok(false),
+        Err(err) => Err(storage_error(err)),
+    }
+}
+
+/// Health bookkeeping after an attempt: a success clears `failing_since`, a failure starts it.
+/// Returns the endpoint as stored afterwards.
+pub async fn record_health(
+    state: &AppState,
+    project: &ProjectId,
+    id: &EndpointId,
+    success: bool,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let mut req = state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(pk(project)))
+        .key("sk", db::s(id.to_string()))
+        .condition_expression("attribute_exists(pk)");
+    req = if success {
+        req.update_expression("REMOVE failing_since_ms")
+    } else {
+        req.update_expression("SET failing_since_ms = if_not_exists(failing_since_ms, :now)")
+            .expression_attribute_values(":now", db::n(now_ms))
+    };
+    match req.send().await {
+        Ok(_) => Ok(()),
+        Err(err) if db::is_conditional_failure(&err) => Ok(()),
+        Err(err) => Err(storage_error(err)),
+    }
+}
+
+/// Disables an enabled endpoint; `true` if this call did it (so the caller emits once).
+pub async fn disable(
+    state: &AppState,
+    project: &ProjectId,
+    id: &EndpointId,
+    reason: &str,
+    now: &str,
+) -> Result<bool, ApiError> {
+    let result = state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(pk(project)))
+        .key("sk", db::s(id.to_string()))
+        .update_expression("SET enabled = :f, disabled_reason = :r, updated_at = :now")
+        .condition_expression("attribute_exists(pk) AND enabled = :t")
+        .expression_attribute_values(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
+        .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+        .expression_attribute_values(":r", db::s(reason))
+        .expression_attribute_values(":now", db::s(now))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if db::is_conditional_failure(&err) => Ok(false),
+        Err(err) => Err(storage_error(err)),
+    }
+}

@@ -1,0 +1,162 @@
+//! Cursor-paginated, time-bounded listings inside one project's partition (never a scan).
+//!
+//! Ids are ULIDs, so a time range is a `BETWEEN` on the id sort key; newest first. The cursor is
+//! the last id returned: the next page starts strictly after it.
+
+use crate::db::{self, storage_error, Item};
+use crate::error::{ApiError, FieldError};
+use crate::http::ApiRequest;
+use crate::AppState;
+
+pub const DEFAULT_LIMIT: i32 = 50;
+pub const MAX_LIMIT: i32 = 100;
+const MAX_PAGES: usize = 20;
+
+/// The common query parameters: `since`, `until` (RFC 3339), `limit`, `cursor`.
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub since_ms: u64,
+    pub until_ms: u64,
+    pub limit: i32,
+    pub cursor: Option<String>,
+}
+
+fn time_param(req: &ApiRequest, name: &str) -> Result<Option<u64>, ApiError> {
+    let Some(raw) = req.query(name)? else {
+        return Ok(None);
+    };
+    let at = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+            ApiError::validation(vec![FieldError::new(
+                name,
+                "invalid",
+                "must be an RFC 3339 timestamp",
+            )])
+        })?;
+    Ok(Some(
+        u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
+    ))
+}
+
+impl Window {
+    pub fn from_request<K: crate::ids::IdKind>(req: &ApiRequest) -> Result<Self, ApiError> {
+        let limit = match req.query("limit")? {
+            None => DEFAULT_LIMIT,
+            Some(raw) => raw
+                .parse::<i32>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    ApiError::validation(vec![FieldError::new(
+                        "limit",
+                        "invalid",
+                        format!("must be 1 to {MAX_LIMIT}"),
+                    )])
+                })?,
+        };
+        let cursor = match req.query("cursor")? {
+            None => None,
+            Some(raw) => {
+                raw.parse::<crate::ids::Id<K>>().map_err(|_| {
+                    ApiError::validation(vec![FieldError::new(
+                        "cursor",
+                        "invalid",
+                        "not a cursor from a previous page",
+                    )])
+                })?;
+                Some(raw.to_owned())
+            }
+        };
+        Ok(Self {
+            since_ms: time_param(req, "since")?.unwrap_or(0),
+            until_ms: time_param(req, "until")?.unwrap_or((1u64 << 48) - 1),
+            limit,
+            cursor,
+        })
+    }
+
+    fn bounds(&self, prefix: &str) -> (String, String) {
+        let lo = ulid::Ulid::from_parts(self.since_ms, 0);
+        let hi = ulid::Ulid::from_parts(self.until_ms.min((1u64 << 48) - 1), u128::MAX);
+        (format!("{prefix}_{lo}"), format!("{prefix}_{hi}"))
+    }
+}
+
+/// Where to look: the base table or an index whose sort key is the id too.
+pub struct Source<'a> {
+    pub table_pk: String,
+    pub index: Option<(&'a str, String)>,
+    pub filter: Option<(String, Item)>,
+}
+
+/// One page of items and the cursor for the next (if any).
+pub async fn page<K: crate::ids::IdKind>(
+    state: &AppState,
+    source: Source<'_>,
+    w: &Window,
+) -> Result<(Vec<Item>, Option<String>), ApiError> {
+    let (lo, hi) = w.bounds(K::PREFIX);
+    let (pk_attr, sk_attr) = match source.index {
+        Some((name, _)) => (format!("{name}pk"), format!("{name}sk")),
+        None => ("pk".to_owned(), "sk".to_owned()),
+    };
+    let pk_value = source
+        .index
+        .as_ref()
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| source.table_pk.clone());
+    let start_key = |id: &str| {
+        let mut k = Item::new();
+        k.insert("pk".into(), db::s(&source.table_pk));
+        k.insert("sk".into(), db::s(id));
+        if source.index.is_some() {
+            k.insert(pk_attr.clone(), db::s(&pk_value));
+            k.insert(sk_attr.clone(), db::s(id));
+        }
+        k
+    };
+    let mut start = w.cursor.as_deref().map(start_key);
+    let mut out = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let want = w.limit - i32::try_from(out.len()).unwrap_or(0);
+        let mut q = state
+            .dynamodb
+            .query()
+            .table_name(&state.config.table_name)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+            .expression_attribute_names("#pk", &pk_attr)
+            .expression_attribute_names("#sk", &sk_attr)
+            .expression_attribute_values(":pk", db::s(&pk_value))
+            .expression_attribute_values(":lo", db::s(&lo))
+            .expression_attribute_values(":hi", db::s(&hi))
+            .scan_index_forward(false)
+            .limit(want)
+            .set_exclusive_start_key(start.take());
+        if let Some((name, _)) = source.index {
+            q = q.index_name(name);
+        }
+        if let Some((expr, values)) = &source.filter {
+            q = q.filter_expression(expr);
+            for (k, v) in values {
+                q = q.expression_attribute_values(k, v.clone());
+            }
+            if expr.contains("#st") {
+                q = q.expression_attribute_names("#st", "status");
+            }
+        }
+        let res = q.send().await.map_err(storage_error)?;
+        out.extend(res.items.unwrap_or_default());
+        let last = res
+            .last_evaluated_key
+            .and_then(|k| k.get("sk").and_then(|v| v.as_s().ok()).cloned());
+        match last {
+            None => return Ok((out, None)),
+            Some(id) if out.len() >= usize::try_from(w.limit).unwrap_or(0) => {
+                return Ok((out, Some(id)))
+            }
+            Some(id) => start = Some(start_key(&id)),
+        }
+    }
+    let cursor = start.and_then(|k| k.get("sk").and_then(|v| v.as_s().ok()).cloned());
+    Ok((out, cursor))
+}
