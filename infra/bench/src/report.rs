@@ -152,21 +152,28 @@ pub fn render(r: &Results, notes: &[String]) -> String {
     );
     let _ = writeln!(o, "|---|---:|---:|:-:|---:|---:|:-:|");
     for name in r.functions.iter().map(String::as_str).chain(["hello"]) {
-        let size = r.sizes.get(name).copied().unwrap_or(0);
+        let Some(size) = r.sizes.get(name).copied() else {
+            let _ = writeln!(o, "| {name} | not built | - | - | - | - | - |");
+            continue;
+        };
         let (cold, ratio, met) = match (r.cold_ms.get(name), hello_ms) {
             (Some(Ok(ms)), Some(h)) => (
                 format!("{ms:.2}"),
                 format!("{:.2}", ms / h),
                 ok(ms / h <= 2.0),
             ),
+            (Some(Ok(ms)), None) => (format!("{ms:.2}"), "-".into(), "-"),
             (Some(Err(e)), _) => (format!("failed: {e}"), "-".into(), "❌"),
             _ => ("-".into(), "-".into(), "-"),
         };
+        let size_ratio = match hello_size {
+            0 => "-".to_owned(),
+            h => format!("{:.1}", size as f64 / h as f64),
+        };
         let _ = writeln!(
             o,
-            "| {name} | {cold} | {ratio} | {met} | {} | {:.1} | {} |",
+            "| {name} | {cold} | {ratio} | {met} | {} | {size_ratio} | {} |",
             fmt_bytes(size),
-            size as f64 / hello_size.max(1) as f64,
             ok((size as f64) <= 12.0 * MIB)
         );
     }

@@ -137,6 +137,7 @@ pub async fn publish(
             attempts: 0,
             round: 0,
             next_attempt_ms: Some(now_ms),
+            sweep_at_ms: Some(now_ms + deliveries::SWEEP_GRACE_MS),
             trigger: "scheduled".into(),
             last_status_code: None,
             last_error_class: None,

@@ -11,6 +11,8 @@ use crate::ids::{DeliveryId, EndpointId, EventId, ProjectId};
 use crate::AppState;
 use serde::{Deserialize, Serialize};
 
+/// How long a queued delivery is left to its message before the sweeper sends another.
+pub const SWEEP_GRACE_MS: i64 = 120_000;
 /// Shards of the `due` index.
 pub const DUE_SHARDS: u32 = 16;
 
@@ -34,6 +36,10 @@ pub struct Delivery {
     /// When the next attempt may run (ms), while pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_ms: Option<i64>,
+    /// When the sweeper should look at the delivery again if no queue message got it done
+    /// (set while a message is already on its way, so sweeps do not flood the queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_at_ms: Option<i64>,
     /// `scheduled` or `manual`: what the next attempt is.
     pub trigger: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,7 +118,7 @@ pub fn to_item(d: &Delivery) -> Result<Item, ApiError> {
         db::s(status_index_pk(&d.project_id, &d.status)),
     );
     item.insert("gsi2sk".into(), db::s(d.id.to_string()));
-    if let (PENDING, Some(at)) = (d.status.as_str(), d.next_attempt_ms) {
+    if let (PENDING, Some(at)) = (d.status.as_str(), d.sweep_at_ms.or(d.next_attempt_ms)) {
         item.insert("duepk".into(), db::s(format!("DUE#{}", shard(&d.id))));
         item.insert("duesk".into(), db::s(due_sk(at, &d.project_id, &d.id)));
     }

@@ -154,6 +154,9 @@ pub async fn retry(
     }
     next.trigger = "manual".into();
     next.next_attempt_ms = Some(i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0));
+    next.sweep_at_ms = next
+        .next_attempt_ms
+        .map(|at| at + deliveries::SWEEP_GRACE_MS);
     next.updated_at = crate::clock::rfc3339(now);
     if !deliveries::replace_if(state, &d, &next).await? {
         return Err(ApiError::conflict(

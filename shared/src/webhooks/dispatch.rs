@@ -92,6 +92,7 @@ pub async fn process(
     claimed.attempts += 1;
     claimed.round += 1;
     claimed.next_attempt_ms = Some(now_ms + LEASE_MS);
+    claimed.sweep_at_ms = None;
     claimed.updated_at = stamp.clone();
     let mut attempt = Attempt {
         number: claimed.attempts,
@@ -154,6 +155,12 @@ pub async fn process(
     attempt.error = result.error.clone();
     attempt.next_attempt_at = done.next_attempt_ms.and_then(endpoints::ms_rfc3339);
     deliveries::put_attempt(state, project, &d.id, &attempt).await?;
+    // A short wait goes by queue delay: keep the sweeper off it until well after it is due.
+    if let Some(at) = done.next_attempt_ms {
+        if queue::delay_for(at, ms(after)).is_some() {
+            done.sweep_at_ms = Some(at + deliveries::SWEEP_GRACE_MS);
+        }
+    }
     if !deliveries::replace_if(state, &claimed, &done).await? {
         tracing::warn!(delivery_id = %d.id, "delivery changed during the attempt; result kept in the attempt log only");
     }

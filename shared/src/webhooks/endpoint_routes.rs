@@ -317,6 +317,7 @@ pub async fn recover(
             next.status = PENDING.into();
             next.round = 0;
             next.next_attempt_ms = Some(now_ms);
+            next.sweep_at_ms = Some(now_ms + deliveries::SWEEP_GRACE_MS);
             next.trigger = "scheduled".into();
             next.updated_at = crate::clock::rfc3339(now);
             if deliveries::replace_if(state, &d, &next).await? {

@@ -67,9 +67,19 @@ impl Window {
                 Some(raw.to_owned())
             }
         };
+        let since_ms = time_param(req, "since")?.unwrap_or(0);
+        let until_ms = time_param(req, "until")?.unwrap_or((1u64 << 48) - 1);
+        // A reversed range is the client's mistake (DynamoDB would refuse the key condition).
+        if since_ms > until_ms {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "until",
+                "invalid_range",
+                "must not be before since",
+            )]));
+        }
         Ok(Self {
-            since_ms: time_param(req, "since")?.unwrap_or(0),
-            until_ms: time_param(req, "until")?.unwrap_or((1u64 << 48) - 1),
+            since_ms,
+            until_ms,
             limit,
             cursor,
         })

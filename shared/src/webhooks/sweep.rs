@@ -4,7 +4,7 @@
 //! (their lease expires and they become due again). Duplicate messages are harmless: the
 //! dispatcher's claim is conditional.
 
-use super::deliveries::DUE_SHARDS;
+use super::deliveries::{self, DUE_SHARDS, SWEEP_GRACE_MS};
 use super::queue;
 use crate::db::{self, storage_error};
 use crate::error::ApiError;
@@ -48,8 +48,11 @@ pub async fn sweep(state: &AppState) -> Result<usize, ApiError> {
                     .get("sk")
                     .and_then(|v| v.as_s().ok())
                     .and_then(|sk| sk.parse::<DeliveryId>().ok());
-                if let (Some(p), Some(d)) = (project, id) {
-                    due.push((p, d, 0));
+                let old_sk = item.get("duesk").and_then(|v| v.as_s().ok()).cloned();
+                if let (Some(p), Some(d), Some(old_sk)) = (project, id, old_sk) {
+                    if claim(state, &p, &d, &old_sk, now_ms).await? {
+                        due.push((p, d, 0));
+                    }
                 }
             }
             start = page.last_evaluated_key;
@@ -63,4 +66,34 @@ pub async fn sweep(state: &AppState) -> Result<usize, ApiError> {
         queue::enqueue(state, &due).await;
     }
     Ok(due.len())
+}
+
+/// Moves the delivery's sweep time a grace period ahead before its message is sent, so the next
+/// sweeps leave it to that message; `false` if someone changed it meanwhile (they own it now).
+async fn claim(
+    state: &AppState,
+    project: &ProjectId,
+    id: &DeliveryId,
+    old_sk: &str,
+    now_ms: i64,
+) -> Result<bool, ApiError> {
+    let at = now_ms + SWEEP_GRACE_MS;
+    let result = state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(deliveries::pk(project)))
+        .key("sk", db::s(id.to_string()))
+        .update_expression("SET sweep_at_ms = :at, duesk = :new")
+        .condition_expression("duesk = :old")
+        .expression_attribute_values(":at", db::n(at))
+        .expression_attribute_values(":new", db::s(deliveries::due_sk(at, project, id)))
+        .expression_attribute_values(":old", db::s(old_sk))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if db::is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(storage_error(e)),
+    }
 }

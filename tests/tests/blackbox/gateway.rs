@@ -74,3 +74,21 @@ async fn path_traversal_and_encoded_segments_do_not_escape_routing() {
         .unwrap();
     expect_problem(response, 404, "unknown_component").await;
 }
+
+#[tokio::test]
+async fn reversed_time_ranges_are_422_on_every_list_route() {
+    let stack = shared();
+    let p = stack.project(None).await;
+    for path in [
+        "/v1/events?since=2026-11-02T00:00:00Z&until=2026-11-01T00:00:00Z",
+        "/v1/webhook-deliveries?since=2026-11-02T00:00:00Z&until=2026-11-01T00:00:00Z",
+        "/v1/notifications?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
+    ] {
+        let response = stack
+            .call(reqwest::Method::GET, path, &p.key)
+            .send()
+            .await
+            .unwrap();
+        expect_problem(response, 422, "validation_failed").await;
+    }
+}
