@@ -11,8 +11,10 @@ use crate::ids::{DeliveryId, EndpointId, EventId, ProjectId};
 use crate::AppState;
 use serde::{Deserialize, Serialize};
 
-/// How long a queued delivery is left to its message before the sweeper sends another.
-pub const SWEEP_GRACE_MS: i64 = 120_000;
+/// How long a queued delivery is left to its message before the sweeper sends another: longer
+/// than a message can stay in flight before its DLQ (4 receives x 180 s visibility), so sweeps
+/// rescue lost messages without flooding the queue with duplicates under a backlog.
+pub const SWEEP_GRACE_MS: i64 = 15 * 60 * 1000;
 /// Shards of the `due` index.
 pub const DUE_SHARDS: u32 = 16;
 
