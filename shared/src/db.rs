@@ -19,6 +19,26 @@ pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {
     serde_dynamo::from_item(item).map_err(ApiError::internal)
 }
 
+/// One strongly consistent read of the item at `pk`/`sk`: what every store uses to fetch a
+/// single record, so a write acknowledged to an earlier request is always seen.
+pub async fn get_item(
+    state: &crate::AppState,
+    pk: impl Into<String>,
+    sk: impl Into<String>,
+) -> Result<Option<Item>, ApiError> {
+    let out = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.table_name)
+        .key("pk", s(pk))
+        .key("sk", s(sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    Ok(out.item)
+}
+
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }

@@ -1,6 +1,6 @@
 //! Events (item 10) and their shop-side dedupe markers (item 11).
 
-use crate::db::{self, storage_error, Item};
+use crate::db::{self, Item};
 use crate::error::ApiError;
 use crate::ids::{DeliveryId, EventId, ProjectId};
 use crate::AppState;
@@ -82,17 +82,8 @@ pub async fn get(
     project: &ProjectId,
     id: &EventId,
 ) -> Result<Option<Event>, ApiError> {
-    let out = state
-        .dynamodb
-        .get_item()
-        .table_name(&state.config.table_name)
-        .key("pk", db::s(pk(project)))
-        .key("sk", db::s(id.to_string()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    match out.item {
+    let item = db::get_item(state, pk(project), id.to_string()).await?;
+    match item {
         Some(item) => from_item(project, item, state.clock.now().unix_timestamp()),
         None => Ok(None),
     }
@@ -104,17 +95,8 @@ pub async fn deduped(
     project: &ProjectId,
     key: &str,
 ) -> Result<Option<EventId>, ApiError> {
-    let out = state
-        .dynamodb
-        .get_item()
-        .table_name(&state.config.table_name)
-        .key("pk", db::s(dedupe_pk(project, key)))
-        .key("sk", db::s("DEDUPE"))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    let Some(item) = out.item else {
+    let item = db::get_item(state, dedupe_pk(project, key), "DEDUPE").await?;
+    let Some(item) = item else {
         return Ok(None);
     };
     if db::expired(&item, state.clock.now().unix_timestamp()) {

@@ -85,17 +85,8 @@ pub async fn get(
     project: &ProjectId,
     id: &NotificationId,
 ) -> Result<Option<Notification>, ApiError> {
-    let out = state
-        .dynamodb
-        .get_item()
-        .table_name(&state.config.table_name)
-        .key("pk", db::s(pk(project)))
-        .key("sk", db::s(id.to_string()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    match out.item {
+    let item = db::get_item(state, pk(project), id.to_string()).await?;
+    match item {
         Some(item) => decode(state, project, item),
         None => Ok(None),
     }

@@ -181,17 +181,8 @@ pub async fn get_head(
     project: &ProjectId,
     name: &str,
 ) -> Result<Option<Head>, ApiError> {
-    let out = state
-        .dynamodb
-        .get_item()
-        .table_name(&state.config.table_name)
-        .key("pk", db::s(head_pk(project)))
-        .key("sk", db::s(name))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    let head: Option<Head> = out.item.map(db::from_item).transpose()?;
+    let item = db::get_item(state, head_pk(project), name).await?;
+    let head: Option<Head> = item.map(db::from_item).transpose()?;
     Ok(head.filter(|h| h.project_id == *project))
 }
 

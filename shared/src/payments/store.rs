@@ -113,17 +113,8 @@ pub async fn get(
     project: &ProjectId,
     id: &PaymentId,
 ) -> Result<Option<Payment>, ApiError> {
-    let out = state
-        .dynamodb
-        .get_item()
-        .table_name(&state.config.table_name)
-        .key("pk", db::s(pay_pk(project)))
-        .key("sk", db::s(id.to_string()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    let Some(item) = out.item else {
+    let item = db::get_item(state, pay_pk(project), id.to_string()).await?;
+    let Some(item) = item else {
         return Ok(None);
     };
     let p: Payment = db::from_item(item)?;
@@ -328,17 +319,8 @@ pub async fn marker(
     project: &ProjectId,
     order_id: &str,
 ) -> Result<Option<Marker>, ApiError> {
-    let out = state
-        .dynamodb
-        .get_item()
-        .table_name(&state.config.table_name)
-        .key("pk", db::s(marker_pk(project, order_id)))
-        .key("sk", db::s("PAID"))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    Ok(out.item.and_then(|i| {
+    let item = db::get_item(state, marker_pk(project, order_id), "PAID").await?;
+    Ok(item.and_then(|i| {
         if i.get("project_id").and_then(|v| v.as_s().ok()) != Some(&project.to_string()) {
             return None;
         }

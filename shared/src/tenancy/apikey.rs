@@ -284,17 +284,8 @@ pub async fn put(state: &AppState, record: &KeyRecord) -> Result<(), ApiError> {
 
 /// Reads a key record by id (strongly consistent: a revocation is seen at once).
 pub async fn get(state: &AppState, key_id: &str) -> Result<Option<KeyRecord>, ApiError> {
-    let out = state
-        .dynamodb
-        .get_item()
-        .table_name(&state.config.table_name)
-        .key("pk", db::s(key_pk(key_id)))
-        .key("sk", db::s("KEY"))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    out.item.map(db::from_item).transpose()
+    let item = db::get_item(state, key_pk(key_id), "KEY").await?;
+    item.map(db::from_item).transpose()
 }
 
 /// Every key of a project, newest first.

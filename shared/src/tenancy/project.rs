@@ -81,17 +81,8 @@ pub async fn create(state: &AppState, project: &Project) -> Result<(), ApiError>
 
 /// Reads a project (strongly consistent: a deactivation is seen on the next request).
 pub async fn get(state: &AppState, id: &ProjectId) -> Result<Option<Project>, ApiError> {
-    let out = state
-        .dynamodb
-        .get_item()
-        .table_name(&state.config.table_name)
-        .key("pk", db::s(pk(id)))
-        .key("sk", db::s("PROJECT"))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    out.item.map(db::from_item).transpose()
+    let item = db::get_item(state, pk(id), "PROJECT").await?;
+    item.map(db::from_item).transpose()
 }
 
 pub async fn require(state: &AppState, id: &ProjectId) -> Result<Project, ApiError> {

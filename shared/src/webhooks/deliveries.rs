@@ -144,18 +144,9 @@ pub async fn get(
     project: &ProjectId,
     id: &DeliveryId,
 ) -> Result<Option<Delivery>, ApiError> {
-    let out = state
-        .dynamodb
-        .get_item()
-        .table_name(&state.config.table_name)
-        .key("pk", db::s(pk(project)))
-        .key("sk", db::s(id.to_string()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(storage_error)?;
+    let item = db::get_item(state, pk(project), id.to_string()).await?;
     let now_s = state.clock.now().unix_timestamp();
-    match out.item {
+    match item {
         Some(item) => from_item(project, item, now_s),
         None => Ok(None),
     }
