@@ -24,6 +24,7 @@ pub const BINARIES: &[&str] = &[
     "notifications",
     "sender",
     "provider-feedback",
+    "email-feedback",
     "webhooks",
     "dispatcher",
     "retry-sweeper",
@@ -61,6 +62,7 @@ pub fn lookup(binary: &str) -> Option<Entry> {
             routes: mostrador::notifications::feedback::ROUTES,
             handler: mostrador::notifications::feedback::handler,
         }),
+        "email-feedback" => Some(Entry::Sqs(mostrador::notifications::ses_events::handler)),
         "project" => Some(Entry::Http {
             routes: tenancy::routes::ROUTES,
             handler: tenancy::routes::handler,

@@ -5,6 +5,7 @@
 //! `make dev` runs the `devstack` binary; black-box tests start the same [`Stack`] on free ports.
 
 pub mod demo;
+mod email_events;
 pub mod emulators;
 pub mod functions;
 pub mod gateway;

@@ -5,6 +5,8 @@
 //! - `GET /_local/mail`: every message moto's SES accepted, from `/moto-api/data.json`
 //!   (`{"messages": [{"id", "source", "destinations", "subject", "body", "html", "text", …}]}`).
 //! - `POST /_local/mail/identities/{identity}`: `CreateEmailIdentity` (an address or a domain).
+//! - `POST /_local/mail/{message_id}/events/{kind}`: SES's bounce/complaint/delivery events
+//!   (see `email_events.rs`).
 
 use aws_config::BehaviorVersion;
 use axum::extract::Path;
@@ -16,26 +18,30 @@ use crate::provision::REGION;
 
 /// The sent messages moto recorded.
 pub async fn list(moto_endpoint: String) -> Response {
+    match messages(&moto_endpoint).await {
+        Ok(messages) => (StatusCode::OK, axum::Json(json!({"messages": messages}))).into_response(),
+        Err(detail) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"code": "moto_unavailable", "detail": detail})),
+        )
+            .into_response(),
+    }
+}
+
+/// Every message moto's SES accepted, in sending order.
+pub async fn messages(moto_endpoint: &str) -> Result<Vec<Value>, String> {
     let url = format!("{moto_endpoint}/moto-api/data.json");
-    let data: Value = match reqwest::get(&url).await {
-        Ok(r) => r.json().await.unwrap_or_default(),
-        Err(e) => {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"code": "moto_unavailable", "detail": e.to_string()})),
-            )
-                .into_response()
-        }
-    };
+    let data: Value = reqwest::get(&url)
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
     let mut messages = Vec::new();
     // data.json: {"ses": {"<account>": {"<region>": {"sent_messages": …}}}} in moto 5; accept
     // any nesting and collect every object that looks like a sent message.
     collect(&data["ses"], &mut messages);
-    (
-        StatusCode::OK,
-        axum::Json(json!({"messages": messages, "raw": data["ses"]})),
-    )
-        .into_response()
+    Ok(messages)
 }
 
 fn collect(value: &Value, out: &mut Vec<Value>) {

@@ -22,7 +22,7 @@ pub enum ProvisionError {
     Template(String),
 }
 
-fn aws_err(what: impl Into<String>, err: impl std::error::Error + 'static) -> ProvisionError {
+pub(crate) fn aws_err(what: impl Into<String>, err: impl std::error::Error + 'static) -> ProvisionError {
     ProvisionError::Aws {
         what: what.into(),
         message: mostrador::telemetry::error_chain(&err),
@@ -38,6 +38,12 @@ pub struct Physical {
     pub queues: BTreeMap<String, (String, String, String)>,
     pub secrets: BTreeMap<String, String>,
     pub parameters: BTreeMap<String, Option<String>>,
+    /// SNS topic logical id → ARN.
+    pub topics: BTreeMap<String, String>,
+    /// SES configuration set logical id → name.
+    pub configuration_sets: BTreeMap<String, String>,
+    /// Where SES publishes e-mail events: (configuration set name, topic ARN, event types).
+    pub email_destinations: Vec<(String, String, Vec<String>)>,
 }
 
 impl Physical {
@@ -90,8 +96,11 @@ impl Physical {
         if let Some((url, _, _)) = self.queues.get(id) {
             return Ok(url.clone());
         }
-        if let Some(arn) = self.secrets.get(id) {
+        if let Some(arn) = self.secrets.get(id).or_else(|| self.topics.get(id)) {
             return Ok(arn.clone());
+        }
+        if let Some(name) = self.configuration_sets.get(id) {
+            return Ok(name.clone());
         }
         if let Some(value) = self.parameters.get(id) {
             return value

@@ -36,6 +36,7 @@ pub async fn serve(
             "/_local/mail/identities/{identity}",
             post(local_mail_identity),
         )
+        .route("/_local/mail/{message_id}/events/{kind}", post(local_mail_event))
         .fallback(gateway)
         .with_state(App { routes, inner });
     let server = axum::serve(
@@ -50,7 +51,7 @@ pub async fn serve(
     }
 }
 
-fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
+pub(crate) fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
     let body = json!({
         "type": format!("urn:mostrador:problem:{code}"),
         "title": status.canonical_reason().unwrap_or("Error"),
@@ -140,6 +141,26 @@ async fn run_schedule(State(app): State<App>, Path(binary): Path<String>) -> Res
 async fn local_mail(State(app): State<App>) -> Response {
     let endpoint = app.inner.moto.lock().await.endpoint();
     crate::mail::list(endpoint).await
+}
+
+/// `POST /_local/mail/{message_id}/events/{kind}`: plays SES publishing an event for a sent
+/// message (see `email_events.rs`).
+async fn local_mail_event(
+    State(app): State<App>,
+    Path((message_id, kind)): Path<(String, String)>,
+) -> Response {
+    let endpoint = app.inner.moto.lock().await.endpoint();
+    let destinations = app.inner.physical.lock().await.email_destinations.clone();
+    let at = mostrador::clock::rfc3339(app.inner.clock.now());
+    crate::email_events::simulate(
+        endpoint,
+        &app.inner.admin_sns,
+        &destinations,
+        &message_id,
+        &kind,
+        &at,
+    )
+    .await
 }
 
 /// `POST /_local/mail/identities/{identity}`: creates a sender identity in moto's SES.

@@ -75,6 +75,8 @@ pub(crate) struct Inner {
     pub admin_dynamodb: aws_sdk_dynamodb::Client,
     pub admin_sqs: aws_sdk_sqs::Client,
     pub admin_secrets: aws_sdk_secretsmanager::Client,
+    pub admin_sns: aws_sdk_sns::Client,
+    pub admin_ses: aws_sdk_sesv2::Client,
     pub physical: Mutex<Physical>,
     pub clock: Clock,
     /// Scheduled functions by binary, for `POST /_local/schedules/{binary}/run`.
@@ -193,6 +195,19 @@ impl Stack {
             &admin.secrets,
         )
         .await?;
+        let moto_sdk = sdk.to_builder().endpoint_url(moto.endpoint()).build();
+        let (admin_sns, admin_ses) = (
+            aws_sdk_sns::Client::new(&moto_sdk),
+            aws_sdk_sesv2::Client::new(&moto_sdk),
+        );
+        crate::email_events::provision(
+            &template,
+            &options.stack_name,
+            &admin_sns,
+            &admin_ses,
+            &mut physical,
+        )
+        .await?;
 
         let gateway_port = options.gateway_port;
         let listener = bind(gateway_port).await?;
@@ -302,6 +317,8 @@ impl Stack {
             admin_dynamodb: admin.dynamodb.clone(),
             admin_sqs: admin.sqs.clone(),
             admin_secrets: admin.secrets.clone(),
+            admin_sns,
+            admin_ses,
             physical: Mutex::new(physical),
             clock,
             schedules,
@@ -409,6 +426,14 @@ impl Inner {
                     &self.template,
                     &self.stack_name,
                     &self.admin_sqs,
+                    &mut physical,
+                )
+                .await?;
+                crate::email_events::provision(
+                    &self.template,
+                    &self.stack_name,
+                    &self.admin_sns,
+                    &self.admin_ses,
                     &mut physical,
                 )
                 .await?;

@@ -30,6 +30,27 @@ pub struct Template {
     pub queues: Vec<Queue>,
     pub secrets: Vec<Secret>,
     pub functions: Vec<Function>,
+    /// SNS topics (logical ids).
+    pub topics: Vec<String>,
+    pub subscriptions: Vec<Subscription>,
+    pub configuration_sets: Vec<ConfigurationSet>,
+}
+
+/// An `AWS::SNS::Subscription` of an SQS queue to a topic.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub topic_logical_id: String,
+    pub queue_logical_id: String,
+    pub raw_message_delivery: bool,
+}
+
+/// An `AWS::SES::ConfigurationSet` and its SNS event destinations.
+#[derive(Debug, Clone)]
+pub struct ConfigurationSet {
+    pub logical_id: String,
+    pub name: Value,
+    /// (topic logical id, lower-case event types such as `bounce`)
+    pub sns_destinations: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +143,9 @@ impl Template {
             queues: Vec::new(),
             secrets: Vec::new(),
             functions: Vec::new(),
+            topics: Vec::new(),
+            subscriptions: Vec::new(),
+            configuration_sets: Vec::new(),
         };
         if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
             for (name, spec) in params {
@@ -151,8 +175,35 @@ impl Template {
                 "AWS::Serverless::Function" => {
                     template.functions.push(function(&id, resource, &props)?)
                 }
+                "AWS::SNS::Topic" => template.topics.push(id.clone()),
+                "AWS::SNS::Subscription" => template.subscriptions.push(subscription(&id, &props)?),
+                "AWS::SES::ConfigurationSet" => {
+                    template.configuration_sets.push(ConfigurationSet {
+                        logical_id: id.clone(),
+                        name: props.get("Name").cloned().unwrap_or(Value::Null),
+                        sns_destinations: Vec::new(),
+                    })
+                }
                 _ => {}
             }
+        }
+        // Event destinations name their configuration set, which may come later in the file.
+        for (id, resource) in resources {
+            if resource.get("Type").and_then(Value::as_str)
+                != Some("AWS::SES::ConfigurationSetEventDestination")
+            {
+                continue;
+            }
+            let id = id.as_str().unwrap_or_default();
+            let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
+            let (set, destination) = event_destination(id, &props)?;
+            template
+                .configuration_sets
+                .iter_mut()
+                .find(|c| c.logical_id == set)
+                .ok_or_else(|| invalid(format!("{id}: unknown configuration set {set}")))?
+                .sns_destinations
+                .push(destination);
         }
         Ok(template)
     }
@@ -279,6 +330,75 @@ fn queue(id: &str, props: &Value) -> Result<Queue, TemplateError> {
         delay: number(props.get("DelaySeconds")),
         redrive,
     })
+}
+
+/// The logical id in `!Ref X` / `{Ref: X}`.
+fn ref_target(v: &Value) -> Option<String> {
+    match intrinsic(v)? {
+        ("Ref", Value::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn subscription(id: &str, props: &Value) -> Result<Subscription, TemplateError> {
+    let protocol = props.get("Protocol").and_then(Value::as_str);
+    if protocol != Some("sqs") {
+        return Err(invalid(format!(
+            "subscription {id}: only the sqs protocol runs locally"
+        )));
+    }
+    Ok(Subscription {
+        topic_logical_id: props
+            .get("TopicArn")
+            .and_then(ref_target)
+            .ok_or_else(|| invalid(format!("subscription {id}: TopicArn must be !Ref <Topic>")))?,
+        queue_logical_id: props
+            .get("Endpoint")
+            .and_then(getatt_target)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "subscription {id}: Endpoint must be !GetAtt <Queue>.Arn"
+                ))
+            })?,
+        raw_message_delivery: props
+            .get("RawMessageDelivery")
+            .and_then(scalar)
+            .is_some_and(|v| v == "true"),
+    })
+}
+
+fn event_destination(
+    id: &str,
+    props: &Value,
+) -> Result<(String, (String, Vec<String>)), TemplateError> {
+    let set = props
+        .get("ConfigurationSetName")
+        .and_then(ref_target)
+        .ok_or_else(|| invalid(format!("{id}: ConfigurationSetName must be !Ref <Set>")))?;
+    let destination = props
+        .get("EventDestination")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let topic = destination
+        .get("SnsDestination")
+        .and_then(|d| d.get("TopicARN"))
+        .and_then(ref_target)
+        .ok_or_else(|| {
+            invalid(format!(
+                "{id}: only SnsDestination.TopicARN: !Ref <Topic> runs locally"
+            ))
+        })?;
+    let types = destination
+        .get("MatchingEventTypes")
+        .and_then(Value::as_sequence)
+        .map(|t| {
+            t.iter()
+                .filter_map(scalar)
+                .map(|s| s.to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((set, (topic, types)))
 }
 
 /// The logical id in `!GetAtt X.Arn` / `Fn::GetAtt: [X, Arn]`.
@@ -504,6 +624,45 @@ Resources:
         assert_eq!(f.sqs_sources[0].batch_size, 5);
         assert!(f.sqs_sources[0].report_batch_item_failures);
         assert!(t.global_env.contains_key("TABLE_NAME"));
+    }
+
+    const EMAIL_EVENTS: &str = r#"
+Resources:
+  Dest:
+    Type: AWS::SES::ConfigurationSetEventDestination
+    Properties:
+      ConfigurationSetName: !Ref Set
+      EventDestination:
+        MatchingEventTypes: [BOUNCE, complaint]
+        SnsDestination: {TopicARN: !Ref Topic}
+  Set: {Type: AWS::SES::ConfigurationSet, Properties: {Name: !Sub "m-${Stage}"}}
+  Topic: {Type: AWS::SNS::Topic}
+  Sub:
+    Type: AWS::SNS::Subscription
+    Properties: {TopicArn: !Ref Topic, Protocol: sqs, Endpoint: !GetAtt Q.Arn}
+  Q: {Type: AWS::SQS::Queue}
+"#;
+
+    #[test]
+    fn reads_topics_subscriptions_and_configuration_sets() {
+        let t = Template::parse(EMAIL_EVENTS).unwrap();
+        assert_eq!(t.topics, ["Topic"]);
+        assert_eq!(t.subscriptions[0].topic_logical_id, "Topic");
+        assert_eq!(t.subscriptions[0].queue_logical_id, "Q");
+        assert!(!t.subscriptions[0].raw_message_delivery);
+        let set = &t.configuration_sets[0];
+        assert_eq!(set.logical_id, "Set");
+        assert_eq!(
+            set.sns_destinations,
+            [(
+                "Topic".to_owned(),
+                vec!["bounce".to_owned(), "complaint".to_owned()]
+            )]
+        );
+        let http = EMAIL_EVENTS.replace("Protocol: sqs", "Protocol: https");
+        assert!(Template::parse(&http).is_err());
+        let orphan = EMAIL_EVENTS.replace("!Ref Set", "!Ref Missing");
+        assert!(Template::parse(&orphan).is_err());
     }
 
     #[test]

@@ -4,8 +4,7 @@
 //!   function, no API key): `GET` is Meta's subscription handshake against the project's
 //!   `verify_token`; `POST` bodies must carry `X-Hub-Signature-256` over the raw bytes with the
 //!   project's `app_secret` (both in the project's WhatsApp credentials).
-//! - SES events (configuration set → SNS → [`handle_ses_sns`]): `Bounce` (permanent) →
-//!   `bounced`, `Complaint` → `complained`, `Delivery` → `delivered`.
+//! - SES events: see [`super::ses_events`] (the `email-feedback` function).
 //!
 //! A status maps to a notification through the provider-message item (item 9), or for
 //! WhatsApp through `biz_opaque_callback_data` (our notification id) within the URL's project.
@@ -165,73 +164,4 @@ async fn resolve_whatsapp(
     Ok(status["biz_opaque_callback_data"]
         .as_str()
         .and_then(|s| s.parse().ok()))
-}
-
-/// Handles one SNS-delivered Lambda event carrying SES events (the `Message` of each record is
-/// the SES event JSON). Returns how many notifications changed.
-pub async fn handle_ses_sns(state: &AppState, event: &Value) -> Result<usize, ApiError> {
-    let mut applied = 0;
-    for record in event["Records"].as_array().into_iter().flatten() {
-        let Some(message) = record["Sns"]["Message"].as_str() else {
-            continue;
-        };
-        let Ok(ses) = serde_json::from_str::<Value>(message) else {
-            tracing::warn!("SNS record is not an SES event; skipped");
-            continue;
-        };
-        if apply_ses(state, &ses).await? {
-            applied += 1;
-        }
-    }
-    Ok(applied)
-}
-
-/// Applies one SES event (`eventType` or the older `notificationType`).
-pub async fn apply_ses(state: &AppState, ses: &Value) -> Result<bool, ApiError> {
-    let kind = ses["eventType"]
-        .as_str()
-        .or_else(|| ses["notificationType"].as_str())
-        .unwrap_or("");
-    let (to, at, reason) = match kind {
-        "Bounce" => {
-            let bounce = &ses["bounce"];
-            if bounce["bounceType"].as_str() != Some("Permanent") {
-                return Ok(false); // soft bounces: SES keeps retrying
-            }
-            let sub = bounce["bounceSubType"].as_str().unwrap_or("General");
-            (
-                Status::Bounced,
-                bounce["timestamp"].as_str(),
-                Some(format!("ses:bounce:{sub}")),
-            )
-        }
-        "Complaint" => {
-            let c = &ses["complaint"];
-            let sub = c["complaintFeedbackType"].as_str().unwrap_or("abuse");
-            (
-                Status::Complained,
-                c["timestamp"].as_str(),
-                Some(format!("ses:complaint:{sub}")),
-            )
-        }
-        "Delivery" => (
-            Status::Delivered,
-            ses["delivery"]["timestamp"].as_str(),
-            None,
-        ),
-        _ => return Ok(false),
-    };
-    let Some(message_id) = ses["mail"]["messageId"].as_str() else {
-        return Ok(false);
-    };
-    let Some((project, id)) = store::find_provider_message(state, "email", message_id).await?
-    else {
-        return Ok(false);
-    };
-    let at = at
-        .map(str::to_owned)
-        .unwrap_or_else(|| crate::clock::rfc3339(state.clock.now()));
-    Ok(store::apply_feedback(state, &project, &id, to, at, reason)
-        .await?
-        .is_some())
 }

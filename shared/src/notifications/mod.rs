@@ -4,8 +4,8 @@
 //! - [`routes`]: the `notifications` function (`/v1/templates*`, `/v1/notifications*`);
 //! - [`sender`]: the `sender` function (NotificationsQueue consumer; its docs state the
 //!   at-most-once guarantee);
-//! - [`feedback`]: the `provider-feedback` function (WhatsApp status webhooks) and the SES
-//!   event handler (SNS-wrapped bounce / complaint / delivery events);
+//! - [`feedback`]: the `provider-feedback` function (WhatsApp status webhooks);
+//! - [`ses_events`]: the `email-feedback` function (SES bounce / complaint / delivery events);
 //! - [`store`], [`templates_store`], [`list`]: data model items 6–9.
 
 pub mod feedback;
@@ -15,6 +15,7 @@ pub mod providers;
 pub mod routes;
 mod send_api;
 pub mod sender;
+pub mod ses_events;
 pub mod store;
 pub mod templates_store;
 

@@ -10,6 +10,7 @@ mod idempotency;
 mod logs;
 mod notifications;
 mod notifications_cloud;
+mod notifications_ses;
 mod notifications_support;
 mod openapi;
 mod payments;
