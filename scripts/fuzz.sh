@@ -8,4 +8,4 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/bootstrap.sh >/dev/null
-exec cargo test -p mostrador-tests --test blackbox openapi::fuzz_with_schemathesis -- --ignored --nocapture
+exec cargo test -p mostrador-tests --test blackbox openapi::fuzz_with_schemathesis -- --nocapture
