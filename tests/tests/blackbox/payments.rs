@@ -441,3 +441,91 @@ async fn payments_are_isolated_between_projects() {
         .unwrap();
     assert_eq!(list["data"], json!([]));
 }
+
+/// `POST /v1/payments` and its refunds replay under one `Idempotency-Key`: the same answer, one
+/// payment, one refund at Mercado Pago; a different body under the same key is refused.
+#[tokio::test]
+async fn payments_and_refunds_replay_under_one_idempotency_key() {
+    let stack = shared();
+    let (p, _) = mp_project(stack).await;
+    let post = |path: String, key: &'static str, body: Value| {
+        stack
+            .call(Method::POST, &path, &p.key)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let first = post(
+        "/v1/payments".into(),
+        "pay-A-7",
+        checkout("A-7", 90_000, "ARS"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let again = post(
+        "/v1/payments".into(),
+        "pay-A-7",
+        checkout("A-7", 90_000, "ARS"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    let other = post(
+        "/v1/payments".into(),
+        "pay-A-7",
+        checkout("A-8", 90_000, "ARS"),
+    )
+    .await
+    .unwrap();
+    expect_problem(other, 409, "idempotency_key_reused").await;
+    let listed: Value = stack
+        .call(Method::GET, "/v1/payments?limit=100", &p.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(ids, [first["id"].as_str().unwrap()]);
+
+    let id = first["id"].as_str().unwrap().to_owned();
+    let mp_id = pay(stack, first["checkout_id"].as_str().unwrap(), "APRO").await;
+    wait_status(stack, &p, &id, "paid").await;
+    let refund = format!("/v1/payments/{id}/refunds");
+    let r1 = post(refund.clone(), "refund-1", json!({"amount": 10_000}))
+        .await
+        .unwrap();
+    assert_eq!(r1.status(), 201, "{}", r1.text().await.unwrap_or_default());
+    let r1: Value = r1.json().await.unwrap();
+    let r2 = post(refund, "refund-1", json!({"amount": 10_000}))
+        .await
+        .unwrap();
+    assert_eq!(r2.status(), 201);
+    assert_eq!(r2.json::<Value>().await.unwrap(), r1);
+    assert_eq!(get(stack, &p, &id).await["refunded_amount"], 10_000);
+    let at_mp: Value = client()
+        .get(format!(
+            "{}/_sandbox/payments/{mp_id}",
+            stack.mercadopago_url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        at_mp["refunds"].as_array().map(Vec::len),
+        Some(1),
+        "{at_mp}"
+    );
+}
