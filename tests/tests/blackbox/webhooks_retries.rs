@@ -1,5 +1,5 @@
 //! Webhook retries on a dedicated stack (the clock moves): the schedule, never early, 410,
-//! Retry-After, redirects, a dispatcher killed mid-attempt, redelivered messages, and the
+//! five days of failures, Retry-After, redirects, a dispatcher killed mid-attempt, redelivered messages, and the
 //! 1,000-event benchmark (`#[ignore]`).
 
 use super::webhooks::{
@@ -236,6 +236,90 @@ async fn gone_disables_retry_after_is_honoured_redirects_are_not_followed() {
     assert_eq!(d["attempt_log"][0]["error_class"], "http_status");
     assert_eq!(d["status"], "pending");
     assert!(received(&t.receiver_url, &target, 1, 500).await.is_empty());
+    stack.shutdown().await;
+}
+
+/// The delivery of `ev` to endpoint `whe`.
+async fn delivery_to(t: &TestStack, p: &TestProject, ev: &Value, whe: &Value) -> String {
+    let v = get_json(t, p, &format!("/v1/events/{}", ev["id"].as_str().unwrap())).await;
+    v["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["endpoint_id"] == *whe)
+        .and_then(|d| d["id"].as_str())
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn five_days_of_failures_disable_an_endpoint_and_one_success_resets_the_clock() {
+    let stack = dedicated().await;
+    let t = as_test_stack(&stack);
+    let p = t.project(None).await;
+    let (failing, recovering, watcher) = (
+        unique_path("always500"),
+        unique_path("recovers"),
+        unique_path("watch5d"),
+    );
+    script(
+        &t.receiver_url,
+        &failing,
+        json!(vec![json!({"status": 500}); 6]),
+    )
+    .await;
+    script(
+        &t.receiver_url,
+        &recovering,
+        json!([{"status": 500}, {"status": 200}, {"status": 500}]),
+    )
+    .await;
+    let url = |path: &str| format!("{}{path}", t.receiver_url);
+    let a = create_endpoint(&t, &p, &url(&failing), json!(["order.*"])).await;
+    let b = create_endpoint(&t, &p, &url(&recovering), json!(["order.*"])).await;
+    create_endpoint(&t, &p, &url(&watcher), json!(["endpoint.*"])).await;
+
+    // Day 0: both fail; 8 s later the retry fails on A and succeeds on B (B's clock resets).
+    let ev = post_event(&t, &p, json!({"type": "order.created", "data": {}})).await;
+    let (to_a, to_b) = (
+        delivery_to(&t, &p, &ev, &a["id"]).await,
+        delivery_to(&t, &p, &ev, &b["id"]).await,
+    );
+    wait_attempts(&t, &p, &to_a, 1).await;
+    wait_attempts(&t, &p, &to_b, 1).await;
+    stack.clock().advance(time::Duration::seconds(8));
+    sweep(&t).await;
+    wait_attempts(&t, &p, &to_a, 2).await;
+    poll_status(&t, &p, &to_b, "succeeded").await;
+    let endpoint = |e: &Value| format!("/v1/webhook-endpoints/{}", e["id"].as_str().unwrap());
+    assert!(get_json(&t, &p, &endpoint(&a)).await["failing_since"].is_string());
+    assert!(get_json(&t, &p, &endpoint(&b)).await["failing_since"].is_null());
+
+    // Day 5 (+1 min): the next failure disables A, which has failed since day 0; B has been
+    // failing for no time at all and stays on.
+    stack
+        .clock()
+        .advance(time::Duration::days(5) + time::Duration::minutes(1));
+    let ev2 = post_event(&t, &p, json!({"type": "order.updated", "data": {}})).await;
+    wait_attempts(&t, &p, &delivery_to(&t, &p, &ev2, &a["id"]).await, 1).await;
+    wait_attempts(&t, &p, &delivery_to(&t, &p, &ev2, &b["id"]).await, 1).await;
+    let (ea, eb) = (
+        get_json(&t, &p, &endpoint(&a)).await,
+        get_json(&t, &p, &endpoint(&b)).await,
+    );
+    assert_eq!(
+        (&ea["enabled"], &ea["disabled_reason"]),
+        (&json!(false), &json!("failing"))
+    );
+    assert_eq!(eb["enabled"], true, "{eb}");
+    assert!(eb["failing_since"].is_string());
+    let notified = received(&t.receiver_url, &watcher, 1, 15_000).await;
+    assert_eq!(notified.len(), 1);
+    let body: Value = serde_json::from_str(notified[0]["body_text"].as_str().unwrap()).unwrap();
+    assert_eq!(body["type"], "endpoint.disabled");
+    assert_eq!(body["data"]["endpoint_id"], a["id"]);
+    assert_eq!(body["data"]["reason"], "failing");
+    assert!(received(&t.receiver_url, &watcher, 2, 1_000).await.len() == 1);
     stack.shutdown().await;
 }
 
