@@ -19,6 +19,7 @@ pub const ENV_VARS: &[&str] = &[
     "OUTBOUND_ALLOW_CIDRS",
     "OUTBOUND_ALLOW_HTTP",
     "SES_CONFIGURATION_SET",
+    "ALERT_EMAIL_FROM",
     "LOG_LEVEL",
     "HEALTH_TIMEOUT_MS",
 ];
@@ -51,6 +52,9 @@ pub struct Config {
     /// `SES_CONFIGURATION_SET`: SES v2 configuration set named on every e-mail (event
     /// publishing of bounces and complaints to SNS). Empty: none.
     pub ses_configuration_set: Option<String>,
+    /// `ALERT_EMAIL_FROM`: the verified SES sender of Mostrador's own e-mails to a project's
+    /// `contact_email` (a disabled webhook endpoint). Empty: none are sent.
+    pub alert_email_from: Option<String>,
     /// `LOG_LEVEL`: a `tracing` filter such as `info` or `mostrador=debug,info` (default `info`).
     pub log_level: String,
     /// `HEALTH_TIMEOUT_MS`: how long one dependency check may take before it counts as down
@@ -123,6 +127,9 @@ impl Config {
                 }
             },
             ses_configuration_set: lookup("SES_CONFIGURATION_SET")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
+            alert_email_from: lookup("ALERT_EMAIL_FROM")
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty()),
             log_level: lookup("LOG_LEVEL").unwrap_or_else(|| "info".to_owned()),

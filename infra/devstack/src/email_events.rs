@@ -16,8 +16,23 @@ use serde_json::{json, Value};
 use crate::provision::{aws_err, Physical, ProvisionError, ACCOUNT, REGION};
 use crate::template::Template;
 
-/// Creates the configuration sets, topics and subscriptions (moto forgets them on restart, so
-/// this runs after every moto start, after the queues exist).
+/// The local stack's `AlertEmailFrom` (Mostrador's own e-mails, e.g. endpoint disabled).
+pub const LOCAL_ALERT_FROM: &str = "Mostrador (local) <alerts@mostrador.localhost>";
+
+/// The domain of `Name <user@domain>` or `user@domain`.
+fn sender_domain(from: &str) -> Option<&str> {
+    let address = match (from.rfind('<'), from.rfind('>')) {
+        (Some(start), Some(end)) if start < end => &from[start + 1..end],
+        _ => from,
+    };
+    address
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim())
+        .filter(|d| !d.is_empty())
+}
+
+/// Creates the configuration sets, topics, subscriptions and the alert sender identity (moto
+/// forgets them on restart, so this runs after every moto start, after the queues exist).
 pub async fn provision(
     template: &Template,
     stack_name: &str,
@@ -74,6 +89,19 @@ pub async fn provision(
         req.send()
             .await
             .map_err(|e| aws_err(format!("subscription of {queue_arn}"), e))?;
+    }
+    if let Some(domain) = physical
+        .parameters
+        .get("AlertEmailFrom")
+        .and_then(|v| v.as_deref())
+        .and_then(sender_domain)
+    {
+        // Already there (moto kept running): nothing to do.
+        let _ = ses
+            .create_email_identity()
+            .email_identity(domain)
+            .send()
+            .await;
     }
     physical.email_destinations.clear();
     for set in &template.configuration_sets {
@@ -261,6 +289,13 @@ pub async fn simulate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sender_domains() {
+        assert_eq!(sender_domain(LOCAL_ALERT_FROM), Some("mostrador.localhost"));
+        assert_eq!(sender_domain("a@b.example"), Some("b.example"));
+        assert_eq!(sender_domain("nobody"), None);
+    }
 
     #[test]
     fn events_carry_the_message_and_its_recipients() {

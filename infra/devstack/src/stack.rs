@@ -200,6 +200,12 @@ impl Stack {
             aws_sdk_sns::Client::new(&moto_sdk),
             aws_sdk_sesv2::Client::new(&moto_sdk),
         );
+        // What `--parameter-overrides` would set: a sender for Mostrador's own e-mails (its
+        // SES identity is created with the other SES resources).
+        physical.parameters.insert(
+            "AlertEmailFrom".to_owned(),
+            Some(crate::email_events::LOCAL_ALERT_FROM.to_owned()),
+        );
         crate::email_events::provision(
             &template,
             &options.stack_name,
@@ -474,6 +480,7 @@ fn placeholder_config() -> Config {
         outbound_allow: Vec::new(),
         outbound_allow_http: false,
         ses_configuration_set: None,
+        alert_email_from: None,
         log_level: "info".into(),
         health_timeout: std::time::Duration::from_secs(2),
     }

@@ -266,5 +266,6 @@ async fn health(
     });
     let key = format!("endpoint.disabled:{}:{now_ms}", endpoint.id);
     events::emit(state, &p, "endpoint.disabled", data, Some(&key)).await?;
+    super::alert::endpoint_disabled(state, &p, endpoint, reason).await;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! filters ([`filter`]), the retry schedule ([`schedule`]) and the SSRF-guarded HTTP client
 //! ([`ssrf`]). The dispatcher function wires them to storage and the queue.
 
+pub mod alert;
 pub mod api;
 pub mod deliveries;
 pub mod delivery_routes;

@@ -154,8 +154,10 @@ async fn failures_follow_the_schedule_never_early_then_succeed() {
 async fn gone_disables_retry_after_is_honoured_redirects_are_not_followed() {
     let stack = dedicated().await;
     let t = as_test_stack(&stack);
-    let p = t.project(None).await;
-    // 410: disabled, endpoint.disabled event delivered to the watcher endpoint.
+    let contact = "ops+gone@shop.example";
+    let p = t.project(Some(json!({"contact_email": contact}))).await;
+    // 410: disabled, endpoint.disabled event delivered to the watcher endpoint, and the
+    // project's contact address told by e-mail.
     let gone = unique_path("gone");
     let watcher = unique_path("watch");
     script(&t.receiver_url, &gone, json!([{"status": 410}])).await;
@@ -192,6 +194,16 @@ async fn gone_disables_retry_after_is_honoured_redirects_are_not_followed() {
         body.contains("endpoint.disabled") && body.contains(ep["id"].as_str().unwrap()),
         "{body}"
     );
+    let mail = super::notifications_support::mail_to(&t.api_url, contact).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert!(mail[0]["source"]
+        .as_str()
+        .unwrap()
+        .contains("alerts@mostrador.localhost"));
+    let subject = mail[0]["subject"].as_str().unwrap();
+    assert!(subject.contains(ep["id"].as_str().unwrap()), "{subject}");
+    let text = mail[0]["body"].as_str().unwrap();
+    assert!(text.contains("410 Gone") && text.contains(&gone), "{text}");
 
     // Retry-After (2 h) beats the 5 s schedule.
     let slow = unique_path("slow");
