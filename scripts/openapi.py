@@ -773,7 +773,7 @@ def document():
 CSS = """
 body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1b1f24;background:#fff}
 nav{position:fixed;top:0;bottom:0;left:0;width:270px;overflow:auto;background:#f6f8fa;border-right:1px solid #d0d7de;padding:16px;box-sizing:border-box}
-nav a{display:block;color:#1b1f24;text-decoration:none;font-size:13px;padding:2px 0}
+nav a{display:block;color:#1b1f24;text-decoration:none;font-size:13px;padding:2px 0;overflow-wrap:anywhere}
 nav h3{font-size:12px;text-transform:uppercase;color:#57606a;margin:14px 0 4px}
 main{margin-left:270px;padding:24px 40px;max-width:1000px}
 .op{border:1px solid #d0d7de;border-radius:6px;margin:18px 0;padding:12px 16px}
