@@ -18,6 +18,11 @@ pub enum EmulatorError {
         what: &'static str,
         source: std::io::Error,
     },
+    #[error(
+        "127.0.0.1:{port} is already taken, so {what} cannot start there (an emulator left over \
+         from another run? stop it, or choose another --port-base)"
+    )]
+    PortTaken { what: &'static str, port: u16 },
     #[error("{what} did not start listening on 127.0.0.1:{port} within {seconds} s (see {log})")]
     NotReady {
         what: &'static str,
@@ -157,6 +162,13 @@ impl Emulator {
             self.stop().await;
         }
         let what = self.kind.name();
+        // Someone else's process would answer in our emulator's place, silently.
+        if port_open(self.port).await {
+            return Err(EmulatorError::PortTaken {
+                what,
+                port: self.port,
+            });
+        }
         let args = self.command_line()?;
         // `"$@" &` gives the emulator /dev/null as stdin; the shell blocks reading our pipe and
         // kills the emulator when the pipe closes.
@@ -180,7 +192,9 @@ impl Emulator {
                 cmd.stdout(Stdio::null()).stderr(Stdio::null());
             }
         }
-        cmd.kill_on_drop(true);
+        // No kill_on_drop: killing the watchdog would orphan the emulator. Dropping an
+        // `Emulator` (e.g. when the stack fails to start) drops our end of the pipe instead, and
+        // the watchdog stops the emulator as it does when this process exits.
         let mut child = cmd
             .spawn()
             .map_err(|source| EmulatorError::Spawn { what, source })?;
