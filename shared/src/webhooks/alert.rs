@@ -6,8 +6,6 @@
 //! disable is a conditional transition, so this runs once per disable; a failed send is logged
 //! (without the address) and not retried: the endpoint's state stays visible in the API.
 
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
-
 use super::endpoints::Endpoint;
 use crate::tenancy::project::Project;
 use crate::AppState;
@@ -52,30 +50,21 @@ pub async fn endpoint_disabled(
         return;
     };
     let (subject, text) = compose(project, endpoint, reason);
-    let content = |data: String| Content::builder().data(data).charset("UTF-8").build();
-    let (Ok(subject), Ok(text)) = (content(subject), content(text)) else {
+    let email = crate::templates::RenderedEmail {
+        subject,
+        html: None,
+        text: Some(text),
+    };
+    let project_id = project.id.to_string();
+    let tags = [
+        ("project_id", project_id.as_str()),
+        ("kind", "endpoint_disabled"),
+    ];
+    let Some(request) =
+        crate::notifications::providers::ses_request(state, from, to, &email, &tags)
+    else {
         return;
     };
-    let message = Message::builder()
-        .subject(subject)
-        .body(Body::builder().text(text).build())
-        .build();
-    let tags = [
-        ("project_id", project.id.to_string()),
-        ("kind", "endpoint_disabled".into()),
-    ]
-    .into_iter()
-    .filter_map(|(n, v)| MessageTag::builder().name(n).value(v).build().ok());
-    let mut request = state
-        .ses
-        .send_email()
-        .from_email_address(from)
-        .destination(Destination::builder().to_addresses(to).build())
-        .content(EmailContent::builder().simple(message).build())
-        .set_email_tags(Some(tags.collect()));
-    if let Some(set) = &state.config.ses_configuration_set {
-        request = request.configuration_set_name(set);
-    }
     match request.send().await {
         Ok(_) => {
             tracing::info!(project_id = %project.id, endpoint_id = %endpoint.id, "endpoint-disabled e-mail sent")
