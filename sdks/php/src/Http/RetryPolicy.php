@@ -8,7 +8,8 @@ use Psr\Http\Message\ResponseInterface;
 
 /**
  * When and how long to wait before trying a request again. Retried: no answer at all
- * (connection refused, timeout), 429 and 5xx. Bounded: at most `maxRetries` more attempts, and a
+ * (connection refused, timeout), 429 and 5xx (the transport narrows this for PUT, PATCH and
+ * DELETE, which carry no Idempotency-Key). Bounded: at most `maxRetries` more attempts, and a
  * server asking to wait longer than `maxWait` seconds is not waited for (the error is thrown).
  */
 final class RetryPolicy

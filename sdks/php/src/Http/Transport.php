@@ -85,10 +85,15 @@ final class Transport
     private function send(string $method, string $url, array $options): ResponseInterface
     {
         for ($retry = 1;; $retry++) {
+            // GET is safe and every POST carries an Idempotency-Key, so both retry on any
+            // failure. PUT (a new template version), PATCH and DELETE have no key: they retry
+            // only when the request cannot have been acted on (no connection, or 429).
+            $keyless = !in_array($method, ['GET', 'HEAD', 'POST'], true);
             try {
                 $response = $this->http->request($method, $url, $options);
             } catch (GuzzleException $e) {
-                $delay = $this->retry->delay($retry, null);
+                $unsent = $e instanceof \GuzzleHttp\Exception\ConnectException;
+                $delay = $keyless && !$unsent ? null : $this->retry->delay($retry, null);
                 if ($delay === null) {
                     throw new NetworkException(
                         sprintf('no answer from %s %s: %s', $method, $url, $e->getMessage()),
@@ -104,7 +109,9 @@ final class Transport
             if ($response->getStatusCode() < 400) {
                 return $response;
             }
-            $delay = $this->retry->delay($retry, $response);
+            $delay = $keyless && $response->getStatusCode() !== 429
+                ? null
+                : $this->retry->delay($retry, $response);
             if ($delay === null) {
                 return $response;
             }

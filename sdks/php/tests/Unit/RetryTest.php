@@ -138,6 +138,39 @@ final class RetryTest extends TestCase
         $client->events()->get('evt_1');
     }
 
+    public function testKeylessWritesRetryOnlyWhatCannotHaveBeenActedOn(): void
+    {
+        // A PUT that may have saved a template version is not repeated (it would save another).
+        $client = $this->client([self::problem(503, 'storage_unavailable'), self::accepted()]);
+        try {
+            $client->templates()->putEmail('welcome', 'Hola', null, 'Hola');
+            self::fail('no exception');
+        } catch (ServerException $e) {
+            self::assertSame(503, $e->getCode());
+        }
+        self::assertCount(1, $this->sent);
+        $timeout = fn () => new \GuzzleHttp\Exception\RequestException(
+            'timed out',
+            new Request('DELETE', 'http://mostrador.test/'),
+        );
+        $this->sent = [];
+        $client = $this->client([$timeout(), new Response(204)]);
+        try {
+            $client->webhookEndpoints()->delete('whe_1');
+            self::fail('no exception');
+        } catch (NetworkException) {
+        }
+        self::assertCount(1, $this->sent);
+
+        // Refused before acting (no connection, 429): retried.
+        $this->sent = [];
+        $refused = fn () => new ConnectException('Connection refused', new Request('DELETE', 'http://mostrador.test/'));
+        $client = $this->client([$refused(), self::problem(429, 'rate_limited', ['Retry-After' => '1']), new Response(204)]);
+        $client->webhookEndpoints()->delete('whe_1');
+        self::assertCount(3, $this->sent);
+        self::assertSame('DELETE', $this->sent[2]['request']->getMethod());
+    }
+
     public function testA4xxIsNotRetriedAndCarriesTheFieldErrors(): void
     {
         $errors = [['field' => 'to', 'code' => 'invalid_format', 'message' => 'must contain exactly one @']];
