@@ -25,7 +25,24 @@ async fn cold_start() -> Result<&'static AppState, Error> {
         e
     })?;
     // One state per process, alive for the process's whole life.
-    Ok(Box::leak(Box::new(state)))
+    let state: &'static AppState = Box::leak(Box::new(state));
+    if std::env::var(PREWARM_ENV).as_deref() == Ok("dynamodb") {
+        prewarm_dynamodb(state).await;
+    }
+    Ok(state)
+}
+
+/// Opt-in (`MOSTRADOR_PREWARM=dynamodb`): build the DynamoDB client and open its connection
+/// (credentials, endpoint, TCP + TLS) during init with one read of a key that never exists,
+/// instead of during the first invocation. Off by default: it is network I/O during init, and
+/// `docs/benchmarks.md` measures both variants.
+pub const PREWARM_ENV: &str = "MOSTRADOR_PREWARM";
+
+async fn prewarm_dynamodb(state: &'static AppState) {
+    let read = crate::db::get_item(state, "PREWARM", "PREWARM");
+    if let Err(e) = read.await {
+        tracing::warn!(error = %e, "DynamoDB prewarm failed (the first invocation will retry)");
+    }
 }
 
 /// Serves an API Gateway HTTP API function.

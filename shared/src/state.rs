@@ -1,14 +1,22 @@
 //! The application state: built once per cold start, shared by reference by every invocation.
+//!
+//! The AWS SDK clients are built on first use ([`LazyClient`]), not during init: a function that
+//! never sends e-mail never builds the SES client, and because the only code path that builds a
+//! client is its first use, the linker drops the construction code (endpoint rules, runtime
+//! plugins) of every client a function never touches. Construction needs no network I/O either
+//! way; the first request of each client pays it (tens of microseconds) plus the shared HTTPS
+//! client's one-time root-certificate load (see `docs/benchmarks.md`).
 
 use crate::{Clock, Config};
 use aws_config::SdkConfig;
+use std::sync::{Arc, OnceLock};
 
 pub struct AppState {
     pub config: Config,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub sqs: aws_sdk_sqs::Client,
-    pub ses: aws_sdk_sesv2::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
+    pub dynamodb: LazyClient<aws_sdk_dynamodb::Client>,
+    pub sqs: LazyClient<aws_sdk_sqs::Client>,
+    pub ses: LazyClient<aws_sdk_sesv2::Client>,
+    pub secrets: LazyClient<aws_sdk_secretsmanager::Client>,
     pub clock: Clock,
     /// Warm-container cache of verified API keys (see `tenancy::apikey::KeyCache`).
     pub keys: crate::tenancy::apikey::KeyCache,
@@ -44,7 +52,7 @@ impl AppState {
     /// Lambda cold start: configuration and AWS settings from the environment.
     pub async fn from_env() -> Result<Self, InitError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::load_from_env().await;
+        let sdk = sdk_from_env().await;
         Ok(Self::new(
             config,
             &sdk,
@@ -53,56 +61,149 @@ impl AppState {
         ))
     }
 
-    /// Builds every client from one SDK configuration.
+    /// Prepares every client from one SDK configuration (each is built on first use).
     pub fn new(config: Config, sdk: &SdkConfig, endpoints: &Endpoints, clock: Clock) -> Self {
-        let dynamodb = {
-            let mut b = aws_sdk_dynamodb::config::Builder::from(sdk);
-            if let Some(url) = &endpoints.dynamodb {
-                b = b.endpoint_url(url);
-            }
-            if crate::aws_calls::enabled() {
-                b = b.interceptor(crate::aws_calls::CallLogger);
-            }
-            aws_sdk_dynamodb::Client::from_conf(b.build())
-        };
-        let sqs = {
-            let mut b = aws_sdk_sqs::config::Builder::from(sdk);
-            if let Some(url) = &endpoints.sqs {
-                b = b.endpoint_url(url);
-            }
-            if crate::aws_calls::enabled() {
-                b = b.interceptor(crate::aws_calls::CallLogger);
-            }
-            aws_sdk_sqs::Client::from_conf(b.build())
-        };
-        let ses = {
-            let mut b = aws_sdk_sesv2::config::Builder::from(sdk);
-            if let Some(url) = &endpoints.ses {
-                b = b.endpoint_url(url);
-            }
-            if crate::aws_calls::enabled() {
-                b = b.interceptor(crate::aws_calls::CallLogger);
-            }
-            aws_sdk_sesv2::Client::from_conf(b.build())
-        };
-        let secrets = {
-            let mut b = aws_sdk_secretsmanager::config::Builder::from(sdk);
-            if let Some(url) = &endpoints.secrets_manager {
-                b = b.endpoint_url(url);
-            }
-            if crate::aws_calls::enabled() {
-                b = b.interceptor(crate::aws_calls::CallLogger);
-            }
-            aws_sdk_secretsmanager::Client::from_conf(b.build())
-        };
+        let sdk = Arc::new(sdk.clone());
         Self {
             config,
-            dynamodb,
-            sqs,
-            ses,
-            secrets,
+            dynamodb: LazyClient::new(&sdk, &endpoints.dynamodb),
+            sqs: LazyClient::new(&sdk, &endpoints.sqs),
+            ses: LazyClient::new(&sdk, &endpoints.ses),
+            secrets: LazyClient::new(&sdk, &endpoints.secrets_manager),
             clock,
             keys: Default::default(),
         }
+    }
+}
+
+/// `aws_config::load_from_env`, except that when the environment holds credentials (always on
+/// Lambda) they are used directly instead of through the default provider chain. The chain's
+/// first provider is that same environment provider, so the credentials are the same; what is
+/// saved is building the chain's other providers (profile, web identity, ECS, IMDS), which
+/// prepares an HTTPS client and loads every system root certificate during init.
+async fn sdk_from_env() -> SdkConfig {
+    let loader = aws_config::from_env();
+    let has_env_credentials = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .all(|name| std::env::var(name).is_ok_and(|v| !v.is_empty()));
+    let loader = match has_env_credentials {
+        true => loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        ),
+        false => loader,
+    };
+    loader.load().await
+}
+
+/// An SDK client that [`LazyClient`] can build from the shared SDK configuration.
+pub trait ServiceClient: Sized {
+    fn build(sdk: &SdkConfig, endpoint: Option<&str>) -> Self;
+}
+
+/// An SDK client built the first time it is dereferenced (like `std::sync::LazyLock`), so call
+/// sites read `state.dynamodb.get_item()` whether or not it was built yet.
+pub struct LazyClient<C> {
+    cell: OnceLock<C>,
+    sdk: Arc<SdkConfig>,
+    endpoint: Option<String>,
+}
+
+impl<C: ServiceClient> LazyClient<C> {
+    fn new(sdk: &Arc<SdkConfig>, endpoint: &Option<String>) -> Self {
+        Self {
+            cell: OnceLock::new(),
+            sdk: Arc::clone(sdk),
+            endpoint: endpoint.clone(),
+        }
+    }
+
+    /// The client, built now if this is its first use.
+    pub fn get(&self) -> &C {
+        self.cell
+            .get_or_init(|| C::build(&self.sdk, self.endpoint.as_deref()))
+    }
+
+    /// Whether the client was built already (tests and the benchmark's warm-up check it).
+    pub fn is_built(&self) -> bool {
+        self.cell.get().is_some()
+    }
+}
+
+impl<C: ServiceClient> std::ops::Deref for LazyClient<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        self.get()
+    }
+}
+
+impl<C> std::fmt::Debug for LazyClient<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyClient")
+            .field("built", &self.cell.get().is_some())
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
+}
+
+/// One `ServiceClient` impl per SDK crate: the endpoint override and, when the benchmark asks
+/// for it (`aws_calls`), the call-logging interceptor.
+macro_rules! service_client {
+    ($($sdk:ident),+) => {$(
+        impl ServiceClient for $sdk::Client {
+            fn build(sdk: &SdkConfig, endpoint: Option<&str>) -> Self {
+                let mut b = $sdk::config::Builder::from(sdk);
+                if let Some(url) = endpoint {
+                    b = b.endpoint_url(url);
+                }
+                if crate::aws_calls::enabled() {
+                    b = b.interceptor(crate::aws_calls::CallLogger);
+                }
+                $sdk::Client::from_conf(b.build())
+            }
+        }
+    )+};
+}
+
+service_client!(
+    aws_sdk_dynamodb,
+    aws_sdk_sqs,
+    aws_sdk_sesv2,
+    aws_sdk_secretsmanager
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> AppState {
+        let sdk = SdkConfig::builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let env = |name: &str| match name {
+            "LOG_LEVEL" | "HEALTH_TIMEOUT_MS" | "OUTBOUND_ALLOW_CIDRS" | "OUTBOUND_ALLOW_HTTP" => {
+                None
+            }
+            other => Some(format!("value-of-{other}")),
+        };
+        let config = Config::from_lookup(env).unwrap();
+        let endpoints = Endpoints {
+            dynamodb: Some("http://127.0.0.1:9".into()),
+            ..Default::default()
+        };
+        AppState::new(config, &sdk, &endpoints, Clock::system())
+    }
+
+    #[test]
+    fn clients_are_built_on_first_use_only() {
+        let state = state();
+        assert!(!state.dynamodb.is_built());
+        assert!(!state.ses.is_built());
+        let first: *const aws_sdk_dynamodb::Client = state.dynamodb.get();
+        assert!(state.dynamodb.is_built());
+        assert!(!state.ses.is_built(), "building one client built another");
+        // Later uses get the same client, not a new one.
+        assert!(std::ptr::eq(first, &*state.dynamodb));
     }
 }

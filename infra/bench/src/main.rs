@@ -15,6 +15,7 @@
 
 #![allow(clippy::print_stdout)]
 
+mod baseline;
 mod report;
 mod stub;
 
@@ -29,6 +30,9 @@ use stub::{BoxError, Stub};
 
 type Res<T> = Result<T, BoxError>;
 
+/// Label suffix of a hot POST route measured without an `Idempotency-Key`.
+pub const NO_KEY: &str = " — no Idempotency-Key";
+
 /// One measured route: a function binary and the API Gateway event it is fed.
 #[derive(Clone, Debug)]
 pub struct Route {
@@ -37,6 +41,10 @@ pub struct Route {
     /// Part of the hot set (CPU and AWS calls are reported for it).
     pub hot: bool,
     pub event: Value,
+    /// SQS functions: the message bodies fed in turn (invocation n gets `bodies[n % len]`).
+    pub bodies: Vec<String>,
+    /// HTTP POSTs: send a fresh `Idempotency-Key` on every invocation (what the SDKs do).
+    pub keyed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +80,14 @@ impl Calls {
         }
         let total: usize = self.per_invocation.iter().map(Vec::len).sum();
         total as f64 / self.per_invocation.len() as f64
+    }
+
+    /// The median depth over the samples: the route's structure. A single sample can read one
+    /// deeper when two concurrent calls happen not to overlap on a loaded machine (see max).
+    pub fn depth(&self) -> usize {
+        let mut depths: Vec<usize> = self.per_invocation.iter().map(|c| depth(c)).collect();
+        depths.sort_unstable();
+        depths.get(depths.len() / 2).copied().unwrap_or(0)
     }
 
     pub fn max_depth(&self) -> usize {
@@ -122,7 +138,48 @@ pub struct Results {
     pub routes: Vec<Route>,
     pub warm: BTreeMap<String, Warm>,
     pub calls: BTreeMap<String, Calls>,
-    pub memory_mb: u64,
+    pub first: Vec<FirstCall>,
+    /// `MemorySize` of each function's binary in `template.yaml` (the Globals value if unset).
+    pub memory_mb: BTreeMap<String, u64>,
+}
+
+impl Results {
+    pub fn memory_of(&self, binary: &str) -> u64 {
+        self.memory_mb.get(binary).copied().unwrap_or(128)
+    }
+}
+
+/// Each function's `MemorySize` from `template.yaml` (a line scan: a resource's `Binary:` and
+/// `MemorySize:`, falling back to `Globals.Function.MemorySize`).
+fn memory_sizes(root: &Path) -> BTreeMap<String, u64> {
+    let text = std::fs::read_to_string(root.join("template.yaml")).unwrap_or_default();
+    let (mut global, mut out) = (128, BTreeMap::new());
+    let (mut binary, mut memory): (Option<String>, Option<u64>) = (None, None);
+    let mut flush = |binary: &mut Option<String>, memory: &mut Option<u64>, global: u64| {
+        if let Some(b) = binary.take() {
+            out.insert(b, memory.unwrap_or(global));
+        }
+        *memory = None;
+    };
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim();
+        if indent == 2 && trimmed.ends_with(':') {
+            flush(&mut binary, &mut memory, global);
+        }
+        if let Some(v) = trimmed.strip_prefix("Binary:") {
+            binary = Some(v.trim().to_owned());
+        }
+        if let Some(v) = trimmed.strip_prefix("MemorySize:") {
+            match v.trim().parse::<u64>() {
+                Ok(mb) if indent == 4 => global = mb,
+                Ok(mb) => memory = Some(mb),
+                Err(_) => {}
+            }
+        }
+    }
+    flush(&mut binary, &mut memory, global);
+    out
 }
 
 /// A binary of the release directory; `hello` may come from `BENCH_HELLO` (a path).
@@ -140,7 +197,7 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn root() -> PathBuf {
+pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -266,7 +323,24 @@ fn clk_tck() -> f64 {
 /// The event for invocation `n` (fresh request id and idempotency-relevant fields).
 fn event_for(route: &Route, n: usize) -> Vec<u8> {
     let mut event = route.event.clone();
-    event["requestContext"]["requestId"] = json!(format!("bench-{n}"));
+    if let Some(records) = event.get_mut("Records").and_then(Value::as_array_mut) {
+        // An SQS batch of one realistic message (what a batch size of 1 delivers).
+        records.truncate(1);
+        if let (Some(record), false) = (records.first_mut(), route.bodies.is_empty()) {
+            record["messageId"] = json!(format!("bench-{n}"));
+            record["body"] = json!(route.bodies[n % route.bodies.len()]);
+        }
+        return serde_json::to_vec(&event).unwrap_or_default();
+    }
+    if event.get("requestContext").is_some() {
+        event["requestContext"]["requestId"] = json!(format!("bench-{n}"));
+    }
+    if route.keyed {
+        // Keys are per project: one namespace per route, or a key reused across routes would
+        // (rightly) answer 409 `idempotency_key_reused`.
+        let key = format!("bench-{}-{}-{n}", std::process::id(), route.binary);
+        event["headers"]["idempotency-key"] = json!(key);
+    }
     if let Some(body) = event.get("body").and_then(Value::as_str) {
         let body = body.replace("{n}", &n.to_string());
         event["body"] = json!(body);
@@ -278,11 +352,17 @@ fn status_of(outcome: &stub::Outcome) -> String {
     if outcome.error {
         return "invocation error".into();
     }
-    serde_json::from_slice::<Value>(&outcome.body)
-        .ok()
-        .and_then(|v| v.get("statusCode").and_then(Value::as_u64))
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| "no status".into())
+    let Ok(v) = serde_json::from_slice::<Value>(&outcome.body) else {
+        return "no status".into();
+    };
+    if let Some(status) = v.get("statusCode").and_then(Value::as_u64) {
+        return status.to_string();
+    }
+    match v.get("batchItemFailures").and_then(Value::as_array) {
+        Some(failed) if failed.is_empty() => "batch ok".into(),
+        Some(_) => "batch item failed".into(),
+        None => "ok".into(),
+    }
 }
 
 async fn start_process(
@@ -303,6 +383,72 @@ async fn start_process(
         return Err("no /next within 10 s".into());
     }
     Ok((stub, child))
+}
+
+/// Lazy vs warmed DynamoDB client: init (process start → first `/next`) and the first
+/// invocation after it, medians over `runs` fresh processes.
+#[derive(Debug, Clone)]
+pub struct FirstCall {
+    pub label: String,
+    pub init_ms: f64,
+    pub first_ms: f64,
+    pub second_ms: f64,
+    pub status: String,
+}
+
+async fn first_call(
+    stack: &Stack,
+    bin: &Path,
+    route: &Route,
+    prewarm: bool,
+    runs: usize,
+) -> Res<FirstCall> {
+    let (mut init, mut first, mut second) = (Vec::new(), Vec::new(), Vec::new());
+    let mut status = String::new();
+    for i in 0..runs {
+        let mut stub = Stub::start().await?;
+        let mut env = process_env(stack, &route.binary, &stub.addr, false);
+        if prewarm {
+            env.insert(mostrador::runtime::PREWARM_ENV.into(), "dynamodb".into());
+        }
+        let ready = stub.first_next.take().ok_or("stub already used")?;
+        let t0 = Instant::now();
+        let child = spawn(bin, &env, false)?;
+        let result = async {
+            let at = tokio::time::timeout(Duration::from_secs(10), ready).await??;
+            init.push(at.duration_since(t0).as_secs_f64() * 1000.0);
+            for (n, samples) in [(0, &mut first), (1, &mut second)] {
+                let t = Instant::now();
+                let outcome = stub
+                    .invoke(
+                        event_for(route, 900_000 + i * 2 + n),
+                        Duration::from_secs(30),
+                    )
+                    .await?;
+                samples.push(t.elapsed().as_secs_f64() * 1000.0);
+                status = status_of(&outcome);
+            }
+            Ok::<_, BoxError>(())
+        }
+        .await;
+        stop(child);
+        result?;
+    }
+    Ok(FirstCall {
+        label: format!(
+            "{} ({})",
+            route.label,
+            if prewarm {
+                "warmed: DynamoDB client built and connected during init"
+            } else {
+                "lazy: built on first use"
+            }
+        ),
+        init_ms: median(init),
+        first_ms: median(first),
+        second_ms: median(second),
+        status,
+    })
 }
 
 async fn warm(stack: &Stack, bin: &Path, route: &Route, n: usize, tck: f64) -> Res<Warm> {
@@ -455,6 +601,15 @@ async fn setup(stack: &Stack) -> Res<(String, String, Vec<String>)> {
             Err(e) => notes.push(format!("{what}: {e}")),
         }
     }
+    // Limits far above what the benchmark sends: the warm runs measure accepted requests, not
+    // 429s (the rate-limit update still runs on every request).
+    let r = http
+        .patch(format!("{}/admin/projects/{project_id}", stack.api_url))
+        .bearer_auth(stack.operator_token())
+        .json(&json!({"limit_overrides": {"requests_per_second": 100000, "requests_per_minute": 1000000}}))
+        .send()
+        .await;
+    check(&mut notes, "limit overrides", r);
     let r = http
         .post(format!(
             "{}/_local/mail/identities/bench.shop.test",
@@ -503,13 +658,19 @@ async fn setup(stack: &Stack) -> Res<(String, String, Vec<String>)> {
     Ok((project_id, key, notes))
 }
 
-fn routes(root: &Path, key: &str, project_id: &str) -> Res<Vec<Route>> {
+fn routes(root: &Path, key: &str, project_id: &str, pools: &Pools) -> Res<Vec<Route>> {
     let base = base_event(root)?;
     let route = |binary: &str, label: &str, hot: bool, event: Value| Route {
         binary: binary.into(),
+        keyed: hot
+            && event["requestContext"]["http"]["method"] == "POST"
+            && event["rawPath"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("/v1/")),
         label: label.into(),
         hot,
         event,
+        bodies: Vec::new(),
     };
     let mut routes = vec![
         route(
@@ -598,7 +759,145 @@ fn routes(root: &Path, key: &str, project_id: &str) -> Res<Vec<Route>> {
             e,
         ));
     }
+    let sqs = |binary: &str, label: &str, fixture_file: &str, bodies: &[String]| {
+        fixture(root, binary, fixture_file).map(|event| Route {
+            binary: binary.into(),
+            label: label.into(),
+            hot: false,
+            event,
+            bodies: bodies.to_vec(),
+            keyed: false,
+        })
+    };
+    routes.extend(
+        [
+            sqs(
+                "sender",
+                "SQS: send one e-mail (render + SES)",
+                "notification-message.json",
+                &pools.notifications,
+            ),
+            sqs(
+                "dispatcher",
+                "SQS: one webhook delivery message (already delivered by the stack: skip path)",
+                "deliveries-batch.json",
+                &pools.deliveries,
+            ),
+            sqs(
+                "payment-sync",
+                "SQS: reconcile one payment (Mercado Pago GET + state write)",
+                "payments-batch.json",
+                &pools.payments,
+            ),
+            fixture(root, "reconciler", "scheduled.json")
+                .map(|e| route("reconciler", "schedule: reconciler tick", false, e)),
+            fixture(root, "retry-sweeper", "scheduled.json")
+                .map(|e| route("retry-sweeper", "schedule: retry-sweeper tick", false, e)),
+        ]
+        .into_iter()
+        .filter_map(Result::ok),
+    );
     Ok(routes)
+}
+
+/// Records the SQS functions are fed: each message names a real item of the bench project.
+#[derive(Debug, Default)]
+struct Pools {
+    notifications: Vec<String>,
+    deliveries: Vec<String>,
+    payments: Vec<String>,
+}
+
+/// Pending e-mail notifications stored without being queued (so the benchmark's sender, not the
+/// stack's, sends them), webhook deliveries and checkout payments of the bench project.
+async fn pools(stack: &Stack, key: &str, project_id: &str, n: usize) -> Pools {
+    use mostrador::notifications::model::{
+        Channel, HistoryEntry, Notification, Status, TemplateRef,
+    };
+    let mut pools = Pools::default();
+    let (Some(state), Ok(project)) = (stack.state("notifications"), project_id.parse()) else {
+        return pools;
+    };
+    let at = mostrador::clock::rfc3339(state.clock.now());
+    for _ in 0..n {
+        let notification = Notification {
+            id: mostrador::ids::NotificationId::new(),
+            project_id: project,
+            channel: Channel::Email,
+            mode: None,
+            recipient: "buyer@example.com".into(),
+            template: TemplateRef {
+                name: "welcome".into(),
+                version: 1,
+            },
+            variables_json: r#"{"name":"Ana"}"#.into(),
+            metadata_json: None,
+            status: Status::Pending,
+            reason: None,
+            provider_message_id: None,
+            link: None,
+            attempts: 0,
+            history: vec![HistoryEntry {
+                status: Status::Pending,
+                at: at.clone(),
+                reason: None,
+            }],
+            created_at: at.clone(),
+            updated_at: at.clone(),
+        };
+        if mostrador::notifications::store::create(state, &notification, 30)
+            .await
+            .is_ok()
+        {
+            pools.notifications.push(
+                json!({"v": 1, "project_id": project_id, "notification_id": notification.id})
+                    .to_string(),
+            );
+        }
+    }
+    let http = reqwest::Client::new();
+    for i in 0..20 {
+        let sent = http
+            .post(format!("{}/v1/events", stack.api_url))
+            .header("x-api-key", key)
+            .json(&json!({"type": "order.created", "data": {"order_id": format!("P-{i}")}}))
+            .send()
+            .await;
+        let Ok(r) = sent else { continue };
+        let body: Value = r.json().await.unwrap_or_default();
+        if let Some(id) = body["id"].as_str() {
+            let event = http
+                .get(format!("{}/v1/events/{id}", stack.api_url))
+                .header("x-api-key", key)
+                .send()
+                .await;
+            let Ok(event) = event else { continue };
+            let event: Value = event.json().await.unwrap_or_default();
+            for d in event["deliveries"].as_array().into_iter().flatten() {
+                if let Some(d) = d["id"].as_str() {
+                    pools
+                        .deliveries
+                        .push(json!({"p": project_id, "d": d}).to_string());
+                }
+            }
+        }
+        let paid = http
+            .post(format!("{}/v1/payments", stack.api_url))
+            .header("x-api-key", key)
+            .json(&json!({"order_id": format!("P-{i}"), "amount": 1990, "currency": "ARS", "mode": "checkout",
+                "items": [{"title": "Mate", "quantity": 1, "unit_amount": 1990}], "payer": {"email": "buyer@example.com"}}))
+            .send()
+            .await;
+        let Ok(r) = paid else { continue };
+        let body: Value = r.json().await.unwrap_or_default();
+        if let Some(id) = body["id"].as_str() {
+            pools.payments.push(
+                json!({"v": 1, "project_id": project_id, "kind": "reconcile", "payment_id": id})
+                    .to_string(),
+            );
+        }
+    }
+    pools
 }
 
 #[tokio::main]
@@ -631,8 +930,9 @@ async fn main() -> Result<(), BoxError> {
     }
 
     let mut cold_ms = BTreeMap::new();
+    let skip_cold = std::env::var("BENCH_SKIP_COLD").is_ok();
     for name in functions.iter().map(String::as_str).chain(["hello"]) {
-        if !sizes.contains_key(name) {
+        if !sizes.contains_key(name) || skip_cold {
             continue;
         }
         let env = if name == "hello" {
@@ -647,31 +947,44 @@ async fn main() -> Result<(), BoxError> {
         cold_ms.insert(name.to_owned(), r);
     }
 
-    let routes = routes(&root, &key, &project_id)?;
+    let pools = pools(&stack, &key, &project_id, warm_n + 40).await;
+    println!(
+        "pools: {} notifications, {} deliveries, {} payments",
+        pools.notifications.len(),
+        pools.deliveries.len(),
+        pools.payments.len()
+    );
+    let routes = routes(&root, &key, &project_id, &pools)?;
     let mut warm_results = BTreeMap::new();
     let mut call_results = BTreeMap::new();
+    // `BENCH_ONLY=a,b`: warm runs and call counts of these binaries only (re-measuring a few).
+    let only: Vec<String> = std::env::var("BENCH_ONLY")
+        .map(|v| v.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
     for route in &routes {
         let bin = release.join(&route.binary);
-        if !bin.is_file() {
+        if !bin.is_file() || !(only.is_empty() || only.contains(&route.binary)) {
             continue;
         }
-        let w = match warm(&stack, &bin, route, warm_n, tck).await {
-            Ok(w) => w,
-            Err(e) => Warm {
-                error: Some(e.to_string()),
-                ..Default::default()
-            },
-        };
-        println!(
-            "warm {} ({} invocations): {:.3} ms CPU/req, {:.2} ms wall/req, VmHWM {} KiB, {:?}",
-            route.label,
-            w.invocations,
-            w.cpu_ms_per_req,
-            w.wall_ms_per_req,
-            w.vmhwm_kib,
-            w.statuses
-        );
-        warm_results.insert(route.label.clone(), w);
+        if warm_n > 0 {
+            let w = match warm(&stack, &bin, route, warm_n, tck).await {
+                Ok(w) => w,
+                Err(e) => Warm {
+                    error: Some(e.to_string()),
+                    ..Default::default()
+                },
+            };
+            println!(
+                "warm {} ({} invocations): {:.3} ms CPU/req, {:.2} ms wall/req, VmHWM {} KiB, {:?}",
+                route.label,
+                w.invocations,
+                w.cpu_ms_per_req,
+                w.wall_ms_per_req,
+                w.vmhwm_kib,
+                w.statuses
+            );
+            warm_results.insert(route.label.clone(), w);
+        }
         if route.hot {
             let c = match calls(&stack, &bin, route, samples).await {
                 Ok(c) => c,
@@ -684,10 +997,57 @@ async fn main() -> Result<(), BoxError> {
                 "calls {}: {:.1} per request, depth {}: {}",
                 route.label,
                 c.mean_count(),
-                c.max_depth(),
+                c.depth(),
                 c.sequence()
             );
             call_results.insert(route.label.clone(), c);
+            if route.keyed {
+                // The same route without a key: what a client that sends none pays.
+                let plain = Route {
+                    keyed: false,
+                    ..route.clone()
+                };
+                let c = calls(&stack, &bin, &plain, samples)
+                    .await
+                    .unwrap_or_else(|e| Calls {
+                        error: Some(e.to_string()),
+                        ..Default::default()
+                    });
+                println!(
+                    "calls {}{NO_KEY}: {:.1} per request, depth {}: {}",
+                    route.label,
+                    c.mean_count(),
+                    c.depth(),
+                    c.sequence()
+                );
+                call_results.insert(format!("{}{NO_KEY}", route.label), c);
+            }
+        }
+    }
+    let mut first = Vec::new();
+    let first_runs = env_usize("BENCH_FIRST_RUNS", 7);
+    let project_route = routes.iter().find(|r| r.label == "GET /v1/project");
+    if let Some(route) = project_route.filter(|_| first_runs > 0) {
+        let bin = release.join(&route.binary);
+        for prewarm in [false, true] {
+            match first_call(
+                &stack,
+                &bin,
+                route,
+                prewarm,
+                env_usize("BENCH_FIRST_RUNS", 7),
+            )
+            .await
+            {
+                Ok(f) => {
+                    println!(
+                        "first call {}: init {:.2} ms, first {:.2} ms, second {:.2} ms",
+                        f.label, f.init_ms, f.first_ms, f.second_ms
+                    );
+                    first.push(f);
+                }
+                Err(e) => println!("first call (prewarm {prewarm}): {e}"),
+            }
         }
     }
     stack.shutdown().await;
@@ -701,9 +1061,15 @@ async fn main() -> Result<(), BoxError> {
         routes,
         warm: warm_results,
         calls: call_results,
-        memory_mb: 128,
+        first,
+        memory_mb: memory_sizes(&root),
     };
-    let text = report::render(&results, &notes);
+    if let Ok(label) = std::env::var("BENCH_SAVE_BASELINE") {
+        baseline::save(&root, &baseline::summary(&results, &label))?;
+        println!("saved infra/bench/baseline.json ({label})");
+    }
+    let before = baseline::load(&root);
+    let text = report::render(&results, &notes, before.as_ref());
     let out = root.join("docs/benchmarks.md");
     std::fs::write(&out, text)?;
     println!("wrote {}", out.display());

@@ -22,7 +22,10 @@ pub enum ProvisionError {
     Template(String),
 }
 
-pub(crate) fn aws_err(what: impl Into<String>, err: impl std::error::Error + 'static) -> ProvisionError {
+pub(crate) fn aws_err(
+    what: impl Into<String>,
+    err: impl std::error::Error + 'static,
+) -> ProvisionError {
     ProvisionError::Aws {
         what: what.into(),
         message: mostrador::telemetry::error_chain(&err),

@@ -71,6 +71,55 @@ pub async fn publish(
     dedupe_key: Option<&str>,
     target: Target,
 ) -> Result<Published, ApiError> {
+    let new = NewEvent {
+        event_type,
+        data,
+        dedupe_key,
+        target,
+    };
+    let (published, fanout) = store_event(state, project, new, None).await?;
+    fanout.send(state).await;
+    Ok(published)
+}
+
+/// An event to store: what [`publish`] takes.
+#[derive(Debug)]
+pub struct NewEvent<'a> {
+    pub event_type: &'a str,
+    pub data: serde_json::Value,
+    pub dedupe_key: Option<&'a str>,
+    pub target: Target,
+}
+
+/// The queue messages of stored deliveries, still to send. Sending is best effort (the sweeper
+/// re-sends anything lost), so it cannot change the answer and may run beside other work.
+#[derive(Debug, Default)]
+#[must_use = "the deliveries are only queued when the fan-out is sent"]
+pub struct Fanout(Vec<(crate::ids::ProjectId, DeliveryId, i32)>);
+
+impl Fanout {
+    pub async fn send(self, state: &AppState) {
+        if !self.0.is_empty() {
+            queue::enqueue(state, &self.0).await;
+        }
+    }
+}
+
+/// Validates and stores an event with its deliveries (one transaction); the messages are left
+/// to the caller ([`Fanout`]). `endpoints`: the project's endpoints if the caller already read
+/// them (`POST /v1/events` reads them beside the rate limit), otherwise they are read here.
+pub async fn store_event(
+    state: &AppState,
+    project: &Project,
+    new: NewEvent<'_>,
+    endpoints: Option<Vec<endpoints::Endpoint>>,
+) -> Result<(Published, Fanout), ApiError> {
+    let NewEvent {
+        event_type,
+        data,
+        dedupe_key,
+        target,
+    } = new;
     let event_type = EventType::parse(event_type).map_err(|e| {
         ApiError::validation(vec![FieldError::new("type", "invalid", e.to_string())])
     })?;
@@ -81,15 +130,10 @@ pub async fn publish(
             "must be a JSON object",
         )]));
     }
+    // A known dedupe key is not looked up first: the transaction's condition on the dedupe
+    // marker detects it (then it is read), so a new event costs one round trip fewer.
     if let Some(key) = dedupe_key {
         validate_dedupe_key(key)?;
-        if let Some(id) = store::deduped(state, &project.id, key).await? {
-            return Ok(Published {
-                id,
-                duplicate: true,
-                deliveries: Vec::new(),
-            });
-        }
     }
     let now = state.clock.now();
     let timestamp = crate::clock::rfc3339(now);
@@ -100,6 +144,9 @@ pub async fn publish(
     }))
     .map_err(ApiError::internal)?;
     if payload.len() > MAX_PAYLOAD_BYTES {
+        if let Some(id) = deduped(state, project, dedupe_key).await? {
+            return Ok((id, Fanout::default()));
+        }
         return Err(ApiError::new(
             http::StatusCode::PAYLOAD_TOO_LARGE,
             "event_too_large",
@@ -113,8 +160,11 @@ pub async fn publish(
     let expires_at = now.unix_timestamp() + i64::from(project.limits().retention_days) * 86_400;
     let id = EventId::at(now);
     let targets = if project.flag(Flag::Webhooks) {
-        endpoints::list(state, &project.id)
-            .await?
+        let endpoints = match endpoints {
+            Some(known) => known,
+            None => endpoints::list(state, &project.id).await?,
+        };
+        endpoints
             .into_iter()
             .filter(|e| match target {
                 Target::Matching => e.wants(&event_type),
@@ -160,13 +210,8 @@ pub async fn publish(
     match write(state, &event, &new_deliveries, now.unix_timestamp()).await {
         Ok(()) => {}
         Err(WriteError::Duplicate) => {
-            let key = dedupe_key.unwrap_or_default();
-            return match store::deduped(state, &project.id, key).await? {
-                Some(id) => Ok(Published {
-                    id,
-                    duplicate: true,
-                    deliveries: Vec::new(),
-                }),
+            return match deduped(state, project, dedupe_key).await? {
+                Some(id) => Ok((id, Fanout::default())),
                 None => Err(ApiError::unavailable(
                     "event_conflict",
                     "a concurrent request with this event_id is in progress; retry",
@@ -179,13 +224,31 @@ pub async fn publish(
         .iter()
         .map(|d| (d.project_id, d.id, 0))
         .collect();
-    queue::enqueue(state, &messages).await;
     tracing::info!(event_id = %id, event_type = %event_type, deliveries = new_deliveries.len(), "event emitted");
-    Ok(Published {
+    let published = Published {
         id,
         duplicate: false,
         deliveries: event.delivery_ids,
-    })
+    };
+    Ok((published, Fanout(messages)))
+}
+
+/// The event already stored under `dedupe_key`, as a duplicate outcome.
+async fn deduped(
+    state: &AppState,
+    project: &Project,
+    dedupe_key: Option<&str>,
+) -> Result<Option<Published>, ApiError> {
+    let Some(key) = dedupe_key else {
+        return Ok(None);
+    };
+    Ok(store::deduped(state, &project.id, key)
+        .await?
+        .map(|id| Published {
+            id,
+            duplicate: true,
+            deliveries: Vec::new(),
+        }))
 }
 
 fn validate_dedupe_key(key: &str) -> Result<(), ApiError> {

@@ -1,13 +1,14 @@
 //! `POST /v1/events`, `GET /v1/events/{event_id}`, `GET /v1/events` (served by the `webhooks`
 //! function, see `webhooks::api`).
 
-use super::store;
+use super::{emit, store};
 use crate::db;
 use crate::error::ApiError;
 use crate::http::{json, ApiRequest};
 use crate::ids::EventId;
-use crate::tenancy::Caller;
+use crate::tenancy::{idempotency, Caller};
 use crate::webhooks::deliveries;
+use crate::webhooks::endpoints::Endpoint;
 use crate::webhooks::filter::EventType;
 use crate::webhooks::listing::{self, Source, Window};
 use crate::AppState;
@@ -28,29 +29,35 @@ struct NewEvent {
     event_id: Option<String>,
 }
 
+/// `POST /v1/events`. `endpoints`: the project's endpoints, read beside the rate limit (see
+/// `webhooks::api`). The delivery messages are sent while the idempotent answer is stored.
 pub async fn create(
     state: &AppState,
     caller: &Caller,
     req: &ApiRequest,
+    endpoints: Option<Result<Vec<Endpoint>, ApiError>>,
 ) -> Result<Response<Body>, ApiError> {
-    let body: NewEvent = req.json_limited(MAX_BODY)?;
-    let published = super::publish(
-        state,
-        &caller.project,
-        &body.event_type,
-        body.data,
-        body.event_id.as_deref(),
-        super::Target::Matching,
-    )
-    .await?;
-    json(
-        StatusCode::ACCEPTED,
-        &serde_json::json!({
-            "id": published.id,
-            "duplicate": published.duplicate,
-            "deliveries": published.deliveries.len(),
-        }),
-    )
+    idempotency::once_then(state, caller, req, || async {
+        let body: NewEvent = req.json_limited(MAX_BODY)?;
+        let new = emit::NewEvent {
+            event_type: &body.event_type,
+            data: body.data,
+            dedupe_key: body.event_id.as_deref(),
+            target: super::Target::Matching,
+        };
+        let endpoints = endpoints.transpose()?;
+        let (published, fanout) = emit::store_event(state, &caller.project, new, endpoints).await?;
+        let response = json(
+            StatusCode::ACCEPTED,
+            &serde_json::json!({
+                "id": published.id,
+                "duplicate": published.duplicate,
+                "deliveries": published.deliveries.len(),
+            }),
+        )?;
+        Ok((response, fanout.send(state)))
+    })
+    .await
 }
 
 pub fn parse_id(req: &ApiRequest) -> Result<EventId, ApiError> {

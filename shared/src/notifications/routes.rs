@@ -11,7 +11,7 @@ use super::templates_store::{self as tpl, check_name};
 use crate::error::{ApiError, FieldError};
 use crate::http::{json, ApiRequest};
 use crate::templates::{self, TemplateContent};
-use crate::tenancy::guard::protected;
+use crate::tenancy::guard::protected_prefetched;
 use crate::tenancy::{idempotency, Caller};
 use crate::AppState;
 
@@ -30,13 +30,20 @@ pub fn handler(
     state: &'static AppState,
     req: ApiRequest,
 ) -> BoxFuture<'static, Result<Response<Body>, ApiError>> {
-    protected(state, req, move |caller, req| handle(state, caller, req)).boxed()
+    protected_prefetched(
+        state,
+        req,
+        move |caller, req| super::send_api::template_for(state, caller, req),
+        move |caller, req, template| handle(state, caller, req, template),
+    )
+    .boxed()
 }
 
 async fn handle(
     state: &'static AppState,
     caller: Caller,
     req: ApiRequest,
+    template: Option<super::send_api::Prefetched>,
 ) -> Result<Response<Body>, ApiError> {
     match req.route_key.as_str() {
         "GET /v1/templates" => list_templates(state, &caller, &req).await,
@@ -56,7 +63,7 @@ async fn handle(
         }
         "POST /v1/notifications" => {
             idempotency::once(state, &caller, &req, || {
-                super::send_api::create(state, &caller, &req)
+                super::send_api::create(state, &caller, &req, template)
             })
             .await
         }

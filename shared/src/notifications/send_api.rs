@@ -123,10 +123,32 @@ fn validate(body: &CreateRequest) -> Result<Valid, ApiError> {
     }
 }
 
+/// The template version a `POST /v1/notifications` names, read beside the rate-limit update
+/// (reads only); `None` when the body does not name one (the handler then answers the 4xx).
+pub(super) type Prefetched = Result<Option<tpl::Version>, ApiError>;
+
+pub(super) fn template_for(
+    state: &'static AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> impl std::future::Future<Output = Option<Prefetched>> {
+    let named = (req.route_key == "POST /v1/notifications")
+        .then(|| req.json::<CreateRequest>().ok())
+        .flatten()
+        .filter(|body| tpl::check_name(&body.template).is_ok() && body.version != Some(0))
+        .map(|body| (body.template, body.version));
+    let project = caller.project.id;
+    async move {
+        let (name, version) = named?;
+        Some(tpl::get_version(state, &project, &name, version).await)
+    }
+}
+
 pub(super) async fn create(
     state: &AppState,
     caller: &Caller,
     req: &ApiRequest,
+    prefetched: Option<Prefetched>,
 ) -> Result<Response<Body>, ApiError> {
     let body: CreateRequest = req.json()?;
     let valid = validate(&body)?;
@@ -143,15 +165,17 @@ pub(super) async fn create(
             "the project has no sender address (email_from); ask the operator to set it",
         ));
     }
-    let version = tpl::get_version(state, &project.id, &body.template, body.version)
-        .await?
-        .ok_or_else(|| {
-            ApiError::validation(vec![FieldError::new(
-                "template",
-                "not_found",
-                "no such template (or version)",
-            )])
-        })?;
+    let version = match prefetched {
+        Some(read) => read?,
+        None => tpl::get_version(state, &project.id, &body.template, body.version).await?,
+    };
+    let version = version.ok_or_else(|| {
+        ApiError::validation(vec![FieldError::new(
+            "template",
+            "not_found",
+            "no such template (or version)",
+        )])
+    })?;
     if version.channel != valid.channel {
         return Err(ApiError::validation(vec![FieldError::new(
             "template",

@@ -196,12 +196,8 @@ pub async fn get_version(
     if check_name(name).is_err() {
         return Ok(None);
     }
-    let number = match version {
-        Some(v) => v,
-        None => match get_head(state, project, name).await? {
-            Some(head) => head.latest_version,
-            None => return Ok(None),
-        },
+    let Some(number) = version else {
+        return latest_version(state, project, name).await;
     };
     let out = state
         .dynamodb
@@ -213,6 +209,32 @@ pub async fn get_version(
         .await
         .map_err(storage_error)?;
     let version: Option<Version> = out.item.map(db::from_item).transpose()?;
+    Ok(version.filter(|v| v.project_id == *project))
+}
+
+/// The latest version in one strongly consistent read (the highest `V#` sort key: versions are
+/// zero-padded), instead of reading the head and then the version it names. Versions are only
+/// ever written in the same transaction as their head, so the two answers are the same.
+async fn latest_version(
+    state: &AppState,
+    project: &ProjectId,
+    name: &str,
+) -> Result<Option<Version>, ApiError> {
+    let out = state
+        .dynamodb
+        .query()
+        .table_name(&state.config.table_name)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :v)")
+        .expression_attribute_values(":pk", db::s(version_pk(project, name)))
+        .expression_attribute_values(":v", db::s("V#"))
+        .scan_index_forward(false)
+        .limit(1)
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(storage_error)?;
+    let item = out.items.unwrap_or_default().into_iter().next();
+    let version: Option<Version> = item.map(db::from_item).transpose()?;
     Ok(version.filter(|v| v.project_id == *project))
 }
 

@@ -27,6 +27,9 @@ use aws_sdk_dynamodb::types::KeysAndAttributes;
 pub struct Caller {
     pub project: Project,
     pub key_id: String,
+    /// The Idempotency-Key claim the guard made for this request, if any (see
+    /// [`idempotency::Early`](super::idempotency::Early)).
+    pub idempotency: super::idempotency::Early,
 }
 
 fn invalid() -> ApiError {
@@ -96,6 +99,7 @@ pub async fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Caller, 
     Ok(Caller {
         project,
         key_id: record.key_id,
+        idempotency: Default::default(),
     })
 }
 

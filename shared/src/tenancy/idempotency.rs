@@ -8,6 +8,8 @@
 //! The first request claims the key with a conditional put (state `in_flight`, a 60 s lease);
 //! its answer is then stored. 5xx answers are not stored: the claim is released so the client
 //! can retry. If the process dies mid-request, the lease expires and a retry runs again.
+//! The guard makes the claim concurrently with the rate-limit and usage updates ([`Early`]);
+//! a request refused by the rate limit releases it.
 //! Keys are scoped to the project: two projects may use the same key.
 
 use super::Caller;
@@ -21,6 +23,7 @@ use http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use sha2::{Digest, Sha256};
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 pub const HEADER: &str = "idempotency-key";
 const TTL_SECONDS: i64 = 24 * 3600;
@@ -44,25 +47,63 @@ fn attr<'a>(item: &'a db::Item, name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-/// Runs `handler` at most once per (project, Idempotency-Key).
-pub async fn once<F, Fut>(
-    state: &AppState,
-    caller: &Caller,
-    req: &ApiRequest,
-    handler: F,
-) -> Result<Response<Body>, ApiError>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Response<Body>, ApiError>>,
-{
+/// What claiming a request's key gave: nothing to claim, the key (this request runs), or the
+/// answer to give instead of running (a replay, or a 4xx conflict/invalid key).
+#[derive(Debug)]
+pub enum Claim {
+    NoKey,
+    Held(Held),
+    Answer(Result<Response<Body>, ApiError>),
+}
+
+/// A key this request holds (state `in_flight`, under a lease).
+#[derive(Debug)]
+pub struct Held {
+    pk: String,
+    now: i64,
+}
+
+/// A claim made by the guard concurrently with the rate-limit and usage updates (one round trip
+/// fewer on every POST), handed to [`once`] through the [`Caller`]. If the route never calls
+/// `once` (e.g. a 403 before it), the guard releases the key afterwards.
+#[derive(Clone, Debug, Default)]
+pub struct Early(Arc<Mutex<Option<Claim>>>);
+
+impl Early {
+    pub(crate) fn set(&self, claim: Claim) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(claim);
+        }
+    }
+
+    fn take(&self) -> Option<Claim> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+
+    /// Releases a key claimed early that no handler used (after a 429 or a response given
+    /// before `once`), so a retry is not refused as in flight.
+    pub(crate) async fn release_unused(&self, state: &AppState) {
+        if let Some(Claim::Held(held)) = self.take() {
+            release(state, &held.pk).await;
+        }
+    }
+}
+
+/// Whether `req` is subject to Idempotency-Key (every POST).
+pub fn applies(req: &ApiRequest) -> bool {
+    req.method == http::Method::POST
+}
+
+/// Claims the request's key (conditional put: state `in_flight`, a 60 s lease).
+pub async fn claim(state: &AppState, caller: &Caller, req: &ApiRequest) -> Claim {
     let Some(key) = req.header(HEADER) else {
-        return handler().await;
+        return Claim::NoKey;
     };
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-        return Err(ApiError::bad_request(
+        return Claim::Answer(Err(ApiError::bad_request(
             "idempotency_key_invalid",
             "Idempotency-Key must be 1 to 255 visible ASCII characters",
-        ));
+        )));
     }
     let pk = format!(
         "I#{}#{}",
@@ -93,7 +134,7 @@ where
         .send()
         .await;
     match claim {
-        Ok(_) => {}
+        Ok(_) => Claim::Held(Held { pk, now }),
         Err(e) if db::is_conditional_failure(&e) => {
             let old = match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(c)) => {
@@ -101,25 +142,94 @@ where
                 }
                 _ => db::Item::default(),
             };
-            return replay_or_conflict(&old, &fp);
+            Claim::Answer(replay_or_conflict(&old, &fp))
         }
-        Err(e) => return Err(storage_error(e)),
+        Err(e) => Claim::Answer(Err(storage_error(e))),
     }
+}
 
+/// Runs `handler` at most once per (project, Idempotency-Key).
+pub async fn once<F, Fut>(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+    handler: F,
+) -> Result<Response<Body>, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Response<Body>, ApiError>>,
+{
+    let claimed = match caller.idempotency.take() {
+        Some(early) => early,
+        None => claim(state, caller, req).await,
+    };
+    let held = match claimed {
+        Claim::NoKey => return handler().await,
+        Claim::Answer(answer) => return answer,
+        Claim::Held(held) => held,
+    };
     let response = match handler().await {
         Ok(response) => response,
         Err(err) if err.status().is_server_error() => {
-            release(state, &pk).await;
+            release(state, &held.pk).await;
             return Err(err);
         }
         Err(err) => err.into_response(&req.request_id),
     };
     if response.status().is_server_error() {
-        release(state, &pk).await;
+        release(state, &held.pk).await;
         return Ok(response);
     }
-    store(state, &pk, &response, now).await;
+    store(state, &held.pk, &response, held.now).await;
     Ok(response)
+}
+
+/// [`once`] for a handler that leaves best-effort work to finish its answer (`then`, e.g. queue
+/// messages a sweeper re-sends if lost): work that cannot change the answer, so it runs
+/// concurrently with storing the answer instead of before it. One round trip fewer.
+pub async fn once_then<F, Fut, Then>(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+    handler: F,
+) -> Result<Response<Body>, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(Response<Body>, Then), ApiError>>,
+    Then: Future<Output = ()>,
+{
+    let claimed = match caller.idempotency.take() {
+        Some(early) => early,
+        None => claim(state, caller, req).await,
+    };
+    let held = match claimed {
+        Claim::NoKey => {
+            let (response, then) = handler().await?;
+            then.await;
+            return Ok(response);
+        }
+        Claim::Answer(answer) => return answer,
+        Claim::Held(held) => held,
+    };
+    match handler().await {
+        Ok((response, then)) if !response.status().is_server_error() => {
+            tokio::join!(store(state, &held.pk, &response, held.now), then);
+            Ok(response)
+        }
+        Ok((response, then)) => {
+            tokio::join!(release(state, &held.pk), then);
+            Ok(response)
+        }
+        Err(err) if err.status().is_server_error() => {
+            release(state, &held.pk).await;
+            Err(err)
+        }
+        Err(err) => {
+            let response = err.into_response(&req.request_id);
+            store(state, &held.pk, &response, held.now).await;
+            Ok(response)
+        }
+    }
 }
 
 fn replay_or_conflict(old: &db::Item, fp: &str) -> Result<Response<Body>, ApiError> {
@@ -152,7 +262,11 @@ fn replay_or_conflict(old: &db::Item, fp: &str) -> Result<Response<Body>, ApiErr
             .headers_mut()
             .insert(http::header::CONTENT_TYPE, ct);
     }
-    if let Some(Ok(location)) = attr(old, "location").map(HeaderValue::from_str) {
+    // Stored as "" when the first answer had none: replay no header rather than an empty one.
+    if let Some(Ok(location)) = attr(old, "location")
+        .filter(|l| !l.is_empty())
+        .map(HeaderValue::from_str)
+    {
         response
             .headers_mut()
             .insert(http::header::LOCATION, location);

@@ -1,11 +1,12 @@
 //! The `webhooks` function: events, webhook endpoints and the delivery log under `/v1/*`.
 //! Every route needs the `webhooks` flag; every POST honours `Idempotency-Key`.
 
+use super::endpoints::{self, Endpoint};
 use super::{delivery_routes, endpoint_routes};
 use crate::error::ApiError;
 use crate::events::routes as event_routes;
 use crate::http::ApiRequest;
-use crate::tenancy::guard::protected;
+use crate::tenancy::guard::protected_prefetched;
 use crate::tenancy::idempotency::once;
 use crate::tenancy::{flags, Caller, Flag};
 use crate::AppState;
@@ -34,18 +35,42 @@ pub fn handler(
     state: &'static AppState,
     req: ApiRequest,
 ) -> BoxFuture<'static, Result<Response<Body>, ApiError>> {
-    protected(state, req, move |caller, req| handle(state, caller, req)).boxed()
+    protected_prefetched(
+        state,
+        req,
+        move |caller, req| endpoints_for_event(state, caller, req),
+        move |caller, req, endpoints| handle(state, caller, req, endpoints),
+    )
+    .boxed()
+}
+
+/// `POST /v1/events` fans out to the project's endpoints: they are read (strongly consistent,
+/// after the request arrived) beside the rate-limit update instead of after it.
+fn endpoints_for_event(
+    state: &'static AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> impl std::future::Future<Output = Option<Result<Vec<Endpoint>, ApiError>>> {
+    let wanted = req.route_key == "POST /v1/events" && caller.project.flag(Flag::Webhooks);
+    let project = caller.project.id;
+    async move {
+        match wanted {
+            true => Some(endpoints::list(state, &project).await),
+            false => None,
+        }
+    }
 }
 
 async fn handle(
     state: &'static AppState,
     caller: Caller,
     req: ApiRequest,
+    endpoints: Option<Result<Vec<Endpoint>, ApiError>>,
 ) -> Result<Response<Body>, ApiError> {
     flags::require(&caller.project, Flag::Webhooks)?;
     let (c, r) = (&caller, &req);
     match req.route_key.as_str() {
-        "POST /v1/events" => once(state, c, r, || event_routes::create(state, c, r)).await,
+        "POST /v1/events" => event_routes::create(state, c, r, endpoints).await,
         "GET /v1/events" => event_routes::list(state, c, r).await,
         "GET /v1/events/{event_id}" => event_routes::get(state, c, r).await,
         "POST /v1/webhook-endpoints" => {

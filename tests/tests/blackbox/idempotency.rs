@@ -56,6 +56,7 @@ async fn caller(state: &AppState, name: &str) -> Caller {
     Caller {
         project,
         key_id: key.key_id,
+        idempotency: Default::default(),
     }
 }
 
@@ -197,4 +198,56 @@ async fn a_monthly_quota_is_never_exceeded_even_concurrently() {
         .unwrap();
     assert_eq!(counted.counters["emails"], 5);
     stack.shutdown().await;
+}
+
+/// The guard claims an `Idempotency-Key` concurrently with the rate-limit update (issue 8): a
+/// POST the rate limit refuses must leave its key free, so the client's retry runs (not a 409
+/// `idempotency_request_in_progress` for the lease's 60 s), and that retry is then replayed.
+#[tokio::test]
+async fn a_rate_limited_post_leaves_its_key_free_for_the_retry() {
+    use reqwest::Method;
+    let stack = mostrador_tests::shared();
+    let p = stack
+        .project(Some(json!({
+            "flags": {"webhooks": true},
+            "limit_overrides": {"requests_per_second": 1, "requests_per_minute": 1000}
+        })))
+        .await;
+    let post = |key: String| {
+        stack
+            .call(Method::POST, "/v1/events", &p.key)
+            .header("idempotency-key", key)
+            .json(&json!({"type": "order.created", "data": {"order_id": "R-1"}}))
+            .send()
+    };
+    // Spend the second's one request, then POST in the same second until one is refused.
+    let mut refused = None;
+    for attempt in 0..10 {
+        let key = format!("limited-{attempt}");
+        let spend = stack.call(Method::GET, "/v1/project", &p.key).send();
+        let (_, r) = tokio::join!(spend, post(key.clone()));
+        if r.unwrap().status() == 429 {
+            refused = Some(key);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    let key = refused.expect("no POST was rate limited in 10 tries");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let retry = post(key.clone()).await.unwrap();
+    assert_eq!(
+        retry.status(),
+        202,
+        "the refused request's key was left claimed"
+    );
+    assert!(!retry.headers().contains_key("idempotent-replayed"));
+    let first: Value = retry.json().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let replay = post(key).await.unwrap();
+    assert_eq!(replay.status(), 202);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    // POST /v1/events answers without Location; the replay must not invent an empty one.
+    assert!(!replay.headers().contains_key("location"));
+    let replayed: Value = replay.json().await.unwrap();
+    assert_eq!(replayed["id"], first["id"]);
 }
