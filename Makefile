@@ -47,6 +47,9 @@ sam-build: bootstrap ## Build every function for Lambda (x86_64, release profile
 invoke: ## Invoke one function with a fixture: make invoke FN=health EVENT=events/health/get-health.json
 	bash scripts/invoke.sh $(FN) $(EVENT)
 
+reliability: bootstrap ## Long reliability suite (load, faults, hostile input, log scan, export/import); target/reliability.md.
+	RELIABILITY=long cargo test -p mostrador-tests --test reliability -- --nocapture
+
 bench: bootstrap ## Measure every function (release) and write docs/benchmarks.md.
 	cargo build --release --bins $(patsubst functions/%/Cargo.toml,-p %,$(wildcard functions/*/Cargo.toml)) -p mostrador-bench --no-default-features
 	cargo run -p mostrador-bench --bin bench

@@ -44,7 +44,7 @@ impl Provider {
     }
 }
 
-fn secret_name(state: &AppState, project: &ProjectId, provider: Provider) -> String {
+pub(crate) fn secret_name(state: &AppState, project: &ProjectId, provider: Provider) -> String {
     format!(
         "{}/projects/{project}/{}",
         state.config.secrets_prefix,

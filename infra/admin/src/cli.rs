@@ -1,5 +1,5 @@
 use clap::{Parser, Subcommand};
-use mostrador::admin::{self, NewProject, ProjectPatch};
+use mostrador::admin::{self, archive, NewProject, ProjectPatch};
 use mostrador::ids::ProjectId;
 use mostrador::tenancy::project;
 use mostrador::AppState;
@@ -32,6 +32,18 @@ enum Command {
     /// Provider credentials, stored in Secrets Manager.
     #[command(subcommand)]
     Credentials(Credentials),
+    /// Write one project's data to standard output as JSON Lines (`> file.jsonl`). Secrets are
+    /// references, never values (see `mostrador::admin::archive`).
+    Export {
+        #[arg(long)]
+        project: String,
+    },
+    /// Write an archive made by `export` into this environment's table (standard input, or
+    /// --file); items already present are left as they are.
+    Import {
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
     /// A project's usage for a month.
     Usage {
         project_id: String,
@@ -130,6 +142,9 @@ pub async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Export { project } = &cli.command {
+        return export(&state, project).await;
+    }
     match execute(&state, cli.command).await {
         Ok(value) => {
             if cli.json {
@@ -308,6 +323,18 @@ async fn execute(state: &AppState, command: Command) -> Result<Value, String> {
                 .map_err(e)?;
             json!({"provider": provider, "stored": true})
         }
+        Command::Import { file } => {
+            let imported = match file {
+                Some(path) => {
+                    let f = std::fs::File::open(&path)
+                        .map_err(|err| format!("{}: {err}", path.display()))?;
+                    archive::import(state, std::io::BufReader::new(f)).await
+                }
+                None => archive::import(state, std::io::stdin().lock()).await,
+            };
+            json!(imported.map_err(e)?)
+        }
+        Command::Export { .. } => Value::Null,
         Command::Usage {
             project_id: id,
             month,
@@ -315,6 +342,37 @@ async fn execute(state: &AppState, command: Command) -> Result<Value, String> {
             .await
             .map_err(e)?),
     })
+}
+
+/// The archive goes to standard output, the summary to standard error.
+async fn export(state: &AppState, project: &str) -> ExitCode {
+    let id = match project_id(project) {
+        Ok(id) => id,
+        Err(message) => {
+            eprintln!("mostrador-admin: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let exported = archive::export(state, &id, &mut out).await;
+    let flushed = std::io::Write::flush(&mut out);
+    match (exported, flushed) {
+        (Ok(done), Ok(())) => {
+            eprintln!(
+                "mostrador-admin: exported {} items of {id} ({} endpoint secrets withheld, secret references: {:?})",
+                done.items, done.withheld_endpoint_secrets, done.secret_refs
+            );
+            ExitCode::SUCCESS
+        }
+        (Err(err), _) => {
+            eprintln!("mostrador-admin: {} ({})", err.detail(), err.code());
+            ExitCode::FAILURE
+        }
+        (_, Err(err)) => {
+            eprintln!("mostrador-admin: writing the archive: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn patch(state: &AppState, id: &str, patch: ProjectPatch) -> Result<Value, String> {

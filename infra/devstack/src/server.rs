@@ -29,6 +29,7 @@ pub async fn serve(
 ) {
     let app = Router::new()
         .route("/_local/emulators/{name}/{action}", post(control))
+        .route("/_local/sandboxes/{name}/{action}", post(sandbox_control))
         .route("/_local/clock/advance/{seconds}", post(advance_clock))
         .route("/_local/schedules/{binary}/run", post(run_schedule))
         .route("/_local/mail", axum::routing::get(local_mail))
@@ -36,7 +37,10 @@ pub async fn serve(
             "/_local/mail/identities/{identity}",
             post(local_mail_identity),
         )
-        .route("/_local/mail/{message_id}/events/{kind}", post(local_mail_event))
+        .route(
+            "/_local/mail/{message_id}/events/{kind}",
+            post(local_mail_event),
+        )
         .fallback(gateway)
         .with_state(App { routes, inner });
     let server = axum::serve(
@@ -112,6 +116,44 @@ async fn control(State(app): State<App>, Path((name, action)): Path<(String, Str
             StatusCode::NOT_FOUND,
             "unknown_action",
             "actions are start and stop",
+        ),
+    }
+}
+
+/// `POST /_local/sandboxes/{mercadopago,whatsapp,receiver}/{stop,start}` (see `outage.rs`).
+async fn sandbox_control(
+    State(app): State<App>,
+    Path((name, action)): Path<(String, String)>,
+) -> Response {
+    let Some(switch) = app.inner.sandboxes.get(name.as_str()) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "unknown_sandbox",
+            "sandboxes are mercadopago, whatsapp and receiver",
+        );
+    };
+    let outcome = match action.as_str() {
+        "stop" => {
+            switch.stop();
+            Ok(())
+        }
+        "start" => switch.start().await,
+        _ => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "unknown_action",
+                "actions are start and stop",
+            )
+        }
+    };
+    match outcome {
+        Ok(()) => {
+            axum::Json(json!({"sandbox": name, "running": switch.is_running()})).into_response()
+        }
+        Err(e) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "sandbox_start_failed",
+            &e.to_string(),
         ),
     }
 }

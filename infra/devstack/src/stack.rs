@@ -4,6 +4,7 @@
 use crate::emulators::{free_port, Emulator, EmulatorError, Kind, Storage};
 use crate::functions::{self, Entry};
 use crate::gateway::{RouteTable, RouteTarget};
+use crate::outage::Switch;
 use crate::pollers::Poller;
 use crate::provision::{self, Physical, ProvisionError, REGION};
 use crate::template::{Template, TemplateError};
@@ -83,6 +84,8 @@ pub(crate) struct Inner {
     pub schedules: BTreeMap<String, (&'static AppState, mostrador::runtime::ScheduleHandler)>,
     /// Stands in for IAM on `AWS_IAM` routes: `Authorization: Bearer <token>` (local only).
     pub operator_token: String,
+    /// The sandboxes' public ports, for `POST /_local/sandboxes/{name}/{stop,start}`.
+    pub sandboxes: BTreeMap<&'static str, Switch>,
 }
 
 pub struct Stack {
@@ -113,6 +116,23 @@ struct Sandboxes {
     mercadopago: mostrador_sandboxes::mercadopago::Handle,
     whatsapp: mostrador_sandboxes::whatsapp::Handle,
     receiver: mostrador_sandboxes::receiver::Handle,
+    /// The public port of each sandbox, by name (see `outage.rs`).
+    switches: BTreeMap<&'static str, Switch>,
+}
+
+/// A sandbox's private listener, and the switch in front of it on `public_port`.
+async fn switched(
+    public_port: u16,
+) -> Result<(tokio::net::TcpListener, Switch, String), StackError> {
+    let public = bind(public_port).await?;
+    let private = bind(0).await?;
+    let io = |source| StackError::Listen {
+        port: public_port,
+        source,
+    };
+    let url = format!("http://{}", public.local_addr().map_err(io)?);
+    let switch = Switch::start_on(public, private.local_addr().map_err(io)?).map_err(io)?;
+    Ok((private, switch, url))
 }
 
 impl Sandboxes {
@@ -123,14 +143,25 @@ impl Sandboxes {
             retry_interval: std::time::Duration::from_secs(5),
             ..Default::default()
         };
+        let (mp, mp_switch, mp_url) = switched(options.mercadopago_port).await?;
+        let (wa, wa_switch, wa_url) = switched(options.whatsapp_port).await?;
+        let (rc, rc_switch, rc_url) = switched(options.receiver_port).await?;
+        let mut mercadopago = mercadopago::start(mp, mp_config).await;
+        let mut whatsapp = whatsapp::start(wa, whatsapp::Config::default()).await;
+        let mut receiver = receiver::start(rc).await;
+        mercadopago.base_url = mp_url;
+        whatsapp.base_url = wa_url;
+        receiver.base_url = rc_url;
+        let switches = [
+            ("mercadopago", mp_switch),
+            ("whatsapp", wa_switch),
+            ("receiver", rc_switch),
+        ];
         Ok(Self {
-            mercadopago: mercadopago::start(bind(options.mercadopago_port).await?, mp_config).await,
-            whatsapp: whatsapp::start(
-                bind(options.whatsapp_port).await?,
-                whatsapp::Config::default(),
-            )
-            .await,
-            receiver: receiver::start(bind(options.receiver_port).await?).await,
+            mercadopago,
+            whatsapp,
+            receiver,
+            switches: switches.into_iter().collect(),
         })
     }
 }
@@ -225,7 +256,7 @@ impl Stack {
             })?
             .port();
         let api_url = format!("http://127.0.0.1:{port}");
-        let sandboxes = Sandboxes::start(&options).await?;
+        let mut sandboxes = Sandboxes::start(&options).await?;
         // What `sam deploy --parameter-overrides` would set for a deployment pointed at the
         // sandboxes: the providers' base URLs, the public URL, loopback allowed for webhooks.
         for (name, value) in [
@@ -332,6 +363,7 @@ impl Stack {
                 "local-operator-{}",
                 ulid::Ulid::new().to_string().to_ascii_lowercase()
             ),
+            sandboxes: std::mem::take(&mut sandboxes.switches),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();

@@ -1,6 +1,7 @@
 //! Operator actions on projects, keys and credentials: one library behind both the admin CLI
 //! (`infra/admin`) and the IAM-protected admin API (`/admin/*`).
 
+pub mod archive;
 pub mod routes;
 
 use crate::clock::rfc3339;

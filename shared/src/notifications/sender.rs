@@ -62,13 +62,19 @@ async fn handle(state: &'static AppState, message: SqsMessage) -> Result<(), Mes
     let result = process(state, &parsed).await;
     let Err(err) = result else { return Ok(()) };
     if receives >= MAX_RECEIVES {
-        // Last chance before the DLQ: leave a terminal, visible state behind.
+        // Last chance before the DLQ: leave a terminal, visible state behind. A claim still
+        // held (`sending`: a worker died between the provider call and the record, or the
+        // record failed) may have sent the message, so say so instead of "retries exhausted".
+        let reason = match store::get(state, &parsed.project_id, &parsed.notification_id).await {
+            Ok(Some(n)) if n.status == super::model::Status::Sending => "outcome_unknown",
+            _ => "retries_exhausted",
+        };
         let failed = store::mark_failed(
             state,
             &parsed.project_id,
             &parsed.notification_id,
             None,
-            "retries_exhausted",
+            reason,
         )
         .await;
         if let Ok(Some(n)) = failed {

@@ -42,6 +42,14 @@ fn validate_url(state: &AppState, raw: &str) -> Result<String, ApiError> {
             format!("must be at most {MAX_URL} characters"),
         ));
     }
+    // The URL parser silently drops tabs and newlines; refuse them (and any control character
+    // or space) instead of storing a URL other than the one the shop sent.
+    if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(invalid(
+            "url",
+            "must not contain spaces or control characters (CR, LF, tab…)".to_owned(),
+        ));
+    }
     let url = url::Url::parse(raw).map_err(|e| invalid("url", format!("not a valid URL: {e}")))?;
     ssrf::check_url(&url, &send::policy(&state.config)).map_err(|e| {
         ApiError::validation(vec![FieldError::new(

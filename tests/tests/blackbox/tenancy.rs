@@ -270,7 +270,9 @@ async fn a_project_sees_only_itself() {
         .unwrap();
     let refused = expect_problem(response, 403, "operator_auth_required").await;
     // The gateway's own problems are shaped like the functions' (schemathesis found it lacking).
-    assert!(refused["request_id"].as_str().is_some_and(|id| id.len() == 26));
+    assert!(refused["request_id"]
+        .as_str()
+        .is_some_and(|id| id.len() == 26));
 }
 
 #[tokio::test]
