@@ -265,7 +265,9 @@ async fn health(
         "failing_since": endpoint.failing_since_ms.and_then(endpoints::ms_rfc3339),
     });
     let key = format!("endpoint.disabled:{}:{now_ms}", endpoint.id);
-    events::emit(state, &p, "endpoint.disabled", data, Some(&key)).await?;
+    // The disable above happens once (conditional), so a retry of this message will not come
+    // back here: the e-mail goes out even when the event could not be stored.
+    let emitted = events::emit(state, &p, "endpoint.disabled", data, Some(&key)).await;
     super::alert::endpoint_disabled(state, &p, endpoint, reason).await;
-    Ok(())
+    emitted.map(|_| ())
 }
