@@ -20,6 +20,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Warm-container cache of verified API keys (see `tenancy::apikey::KeyCache`).
     pub keys: crate::tenancy::apikey::KeyCache,
+    /// Warm-container cache of dependency checks (see `health::cache`).
+    pub health: crate::health::HealthCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -72,6 +74,7 @@ impl AppState {
             secrets: LazyClient::new(&sdk, &endpoints.secrets_manager),
             clock,
             keys: Default::default(),
+            health: Default::default(),
         }
     }
 }

@@ -22,8 +22,16 @@ pub enum Sink {
 
 /// Installs the global subscriber once; later calls are ignored (tests start several stacks).
 pub fn init(level: &str, sink: Sink) {
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = subscriber(level, sink).try_init();
+}
+
+/// One JSON object per line with a top-level `"level"` of `TRACE`, `DEBUG`, `INFO`, `WARN` or
+/// `ERROR`: the key and the names Lambda's log-level filtering reads (ApplicationLogLevel in
+/// template.yaml; a line without a valid `level` would be kept as INFO).
+fn subscriber(level: &str, sink: Sink) -> impl tracing::Subscriber + Send + Sync + 'static {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_current_span(true)
@@ -31,7 +39,7 @@ pub fn init(level: &str, sink: Sink) {
         .with_target(true)
         .with_env_filter(filter)
         .with_writer(ScrubbingWriter { sink })
-        .try_init();
+        .finish()
 }
 
 /// Renders an error and its whole `source()` chain on one line: `outer: middle: root`.
@@ -196,6 +204,29 @@ mod tests {
     fn leaves_ordinary_lines_alone() {
         let line = r#"{"level":"INFO","request_id":"3f1c","latency_ms":12,"ts":1742505638683}"#;
         assert_eq!(scrub(line), line);
+    }
+
+    #[test]
+    fn every_line_carries_a_level_lambda_can_filter_on() {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = subscriber("trace", Sink::Memory(lines.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!("t");
+            tracing::debug!("d");
+            tracing::info!("i");
+            tracing::warn!("w");
+            tracing::error!("e");
+        });
+        let levels: Vec<String> = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|line| {
+                let json: serde_json::Value = serde_json::from_str(line).unwrap();
+                json["level"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(levels, ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]);
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! Dependency health: one cheap, read-only call per AWS service, each bounded by
-//! `HEALTH_TIMEOUT_MS`, all run concurrently.
+//! `HEALTH_TIMEOUT_MS`, all run concurrently, each result cached for a few seconds in the warm
+//! container (see [`cache`]).
 
+pub mod cache;
 pub mod routes;
+
+pub use cache::HealthCache;
 
 use crate::telemetry::error_chain;
 use crate::AppState;
@@ -68,7 +72,15 @@ pub async fn check_all(state: &AppState) -> Report {
     Report { status, components }
 }
 
+/// The component's health as of a probe started at most [`cache::TTL`] ago.
 pub async fn check(state: &AppState, component: Component) -> ComponentHealth {
+    state
+        .health
+        .get_or_probe(component, check_now(state, component))
+        .await
+}
+
+async fn check_now(state: &AppState, component: Component) -> ComponentHealth {
     let started = Instant::now();
     let outcome = tokio::time::timeout(state.config.health_timeout, probe(state, component)).await;
     let latency_ms = started.elapsed().as_millis() as u64;

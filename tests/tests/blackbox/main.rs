@@ -17,6 +17,7 @@ mod openapi;
 mod payments;
 mod payments_faults;
 mod template;
+mod template_alarms;
 mod tenancy;
 mod webhooks;
 mod webhooks_retries;

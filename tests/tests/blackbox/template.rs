@@ -117,6 +117,7 @@ fn every_queue_has_a_dead_letter_queue_with_an_alarm() {
         .queues
         .iter()
         .filter_map(|q| q.redrive.as_ref().map(|(d, _)| d.clone()))
+        .chain(crate::template_alarms::schedule_failure_queues(&doc))
         .collect();
     for queue in &t.queues {
         assert!(
