@@ -105,6 +105,15 @@ impl WebhookSecret {
     }
 }
 
+impl WebhookSecret {
+    /// A short, public name for the secret: the first 8 hex digits of SHA-256(`whsec_…`).
+    pub fn key_id(&self) -> String {
+        use sha2::Digest as _;
+        let digest = Sha256::digest(self.expose().as_bytes());
+        hex::encode(&digest[..4])
+    }
+}
+
 impl std::fmt::Debug for WebhookSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("whsec_***")
@@ -117,6 +126,17 @@ impl std::str::FromStr for WebhookSecret {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
     }
+}
+
+/// The `webhook-signature` header as the attempt log shows it: per secret `v1,` and the
+/// secret's key id (first 8 hex digits of the SHA-256 of its display form) instead of the
+/// signature, so a shop can tell which secrets signed without either being revealed.
+pub fn redacted_signature(secrets: &[&WebhookSecret]) -> String {
+    secrets
+        .iter()
+        .map(|secret| format!("v1,key:{}…", secret.key_id()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The `webhook-signature` header value: one `v1,<base64>` entry per secret, space-separated,
