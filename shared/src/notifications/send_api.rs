@@ -202,7 +202,8 @@ pub(super) async fn create(
         _ => None,
     };
     // Known now, from the project auth already read: answer it instead of a 202 that fails later.
-    if valid.mode == Some(Mode::Cloud) && project.provider_configured_at(Provider::Whatsapp).is_none()
+    if valid.mode == Some(Mode::Cloud)
+        && project.provider_configured_at(Provider::Whatsapp).is_none()
     {
         return Err(ApiError::conflict(
             "provider_not_configured",

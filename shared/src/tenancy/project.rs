@@ -162,7 +162,9 @@ pub async fn record_provider(
         if update.contains("#name") {
             req = req.expression_attribute_names("#name", provider.name());
         } else {
-            let entry = [(provider.name().to_owned(), db::s(at))].into_iter().collect();
+            let entry = [(provider.name().to_owned(), db::s(at))]
+                .into_iter()
+                .collect();
             req = req.expression_attribute_values(":map", AttributeValue::M(entry));
         }
         match req.send().await {
