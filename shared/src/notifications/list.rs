@@ -137,7 +137,7 @@ pub async fn page(
             frontier = Some(frontier.map_or(next.clone(), |f| f.max(next)));
         }
     }
-    items.sort_by(|a, b| b.id.to_string().cmp(&a.id.to_string()));
+    items.sort_by_key(|n| std::cmp::Reverse(n.id.to_string()));
     // An index lagging a status change could show one notification in two partitions.
     items.dedup_by(|a, b| a.id == b.id);
     if let Some(f) = &frontier {

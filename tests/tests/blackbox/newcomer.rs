@@ -210,12 +210,12 @@ async fn status_failed_lists_every_terminal_failure_bounces_included() {
     assert_eq!(seen, [bounced.clone(), failed.clone()]);
     // Combined with the other filters.
     let email_only = get_json(stack, &p, "/v1/notifications?status=failed&channel=email").await;
-    assert_eq!(ids(&email_only), [bounced.clone()]);
+    assert_eq!(ids(&email_only), [bounced.as_str()]);
     // The exact statuses stay filterable.
     let exact = get_json(stack, &p, "/v1/notifications?status=failed_only").await;
-    assert_eq!(ids(&exact), [failed.clone()]);
+    assert_eq!(ids(&exact), [failed.as_str()]);
     let exact = get_json(stack, &p, "/v1/notifications?status=bounced").await;
-    assert_eq!(ids(&exact), [bounced.clone()]);
+    assert_eq!(ids(&exact), [bounced.as_str()]);
     let exact = get_json(stack, &p, "/v1/notifications?status=complained").await;
     assert_eq!(ids(&exact), [complained]);
     // Another project's key sees none of them.
