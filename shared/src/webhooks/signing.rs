@@ -246,6 +246,24 @@ mod tests {
     const SPEC_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const SPEC_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
     const SPEC_TS: i64 = 1_614_265_330;
+
+    #[test]
+    fn the_redacted_signature_names_each_key_and_reveals_neither_signature_nor_secret() {
+        let a = WebhookSecret::parse(SPEC_SECRET).unwrap();
+        let b = WebhookSecret::generate();
+        let shown = redacted_signature(&[&a, &b]);
+        let real = sign(SPEC_ID, SPEC_TS, b"{}", &[&a, &b]);
+        assert_eq!(
+            shown,
+            format!("v1,key:{}… v1,key:{}…", a.key_id(), b.key_id())
+        );
+        assert_eq!(a.key_id().len(), 8);
+        assert_ne!(a.key_id(), b.key_id());
+        for part in real.split(' ') {
+            assert!(!shown.contains(&part[3..]));
+        }
+        assert!(!shown.contains(&SPEC_SECRET["whsec_".len()..]));
+    }
     const SPEC_BODY: &[u8] = br#"{"test": 2432232314}"#;
     const SPEC_SIG: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 
