@@ -91,9 +91,33 @@ SCHEMAS = {
             "requests_per_second", "requests_per_minute", "emails_per_month", "whatsapp_per_month",
             "webhook_attempts_per_month", "payments_per_month", "max_webhook_endpoints", "retention_days"]},
     },
+    "ProviderState": {
+        "type": "object", "required": ["configured"],
+        "properties": {"configured": {"type": "boolean"},
+                       "configured_at": {**TS, "description": "When the operator last stored the credentials"}},
+    },
+    "Providers": {
+        "type": "object", "required": ["email", "whatsapp_cloud", "whatsapp_link", "mercadopago"],
+        "description": "What the project can send or charge through. Never secret material: only whether (and since when) "
+                       "credentials are stored. Credentials are set by the operator (`PUT /admin/projects/{id}/credentials/{provider}`).",
+        "properties": {
+            "email": {"type": "object", "required": ["configured", "provider"], "description":
+                      "Sent through the stack's own Amazon SES account (no shop credentials); configured once the operator "
+                      "set the project's sender identity (`from`)",
+                      "properties": {"configured": {"type": "boolean"}, "provider": {"type": "string", "enum": ["ses"]},
+                                     "from": nullable("string")}},
+            "whatsapp_cloud": ref("ProviderState"),
+            "whatsapp_link": {"type": "object", "required": ["configured"], "description": "Click-to-chat links: always available",
+                              "properties": {"configured": {"type": "boolean"}}},
+            "mercadopago": ref("ProviderState"),
+        },
+        "example": {"email": {"configured": True, "provider": "ses", "from": "Tienda <no-reply@shop.example.com>"},
+                    "whatsapp_cloud": {"configured": False}, "whatsapp_link": {"configured": True},
+                    "mercadopago": {"configured": True, "configured_at": "2026-11-20T14:03:11.120Z"}},
+    },
     "Project": {
         "type": "object",
-        "required": ["id", "name", "domain", "plan", "active", "limits", "flags", "usage", "created_at", "updated_at"],
+        "required": ["id", "name", "domain", "plan", "active", "limits", "flags", "providers", "usage", "created_at", "updated_at"],
         "properties": {
             "id": {"type": "string", "examples": ["prj_01JD4RZ8B3J6V0Q5XK2M9N7T4W"]},
             "name": STR, "domain": STR,
@@ -102,6 +126,7 @@ SCHEMAS = {
             "limits": ref("Limits"),
             "flags": {"type": "object", "additionalProperties": {"type": "boolean"},
                       "description": "Effective feature flags: `notifications.email`, `notifications.whatsapp`, `webhooks`, `payments.mercadopago`"},
+            "providers": ref("Providers"),
             "usage": {"type": "object", "properties": {
                 "month": {"type": "string", "examples": ["2026-11"]},
                 "counters": {"type": "object", "additionalProperties": {"type": "integer"}}}},
@@ -226,9 +251,13 @@ SCHEMAS = {
         },
         "example": {"type": "order.created", "data": {"order_id": "A-1001", "total": 125000}, "event_id": "A-1001-created"},
     },
-    "EventAccepted": {"type": "object", "required": ["id", "duplicate", "deliveries"], "properties": {
+    "EventAccepted": {"type": "object", "required": ["id", "duplicate", "deliveries", "delivery_ids"], "properties": {
         "id": {"type": "string", "examples": ["evt_01JD4S2V3N8Q9K1M2X7YB5ZC6T"]},
-        "duplicate": {"type": "boolean"}, "deliveries": {"type": "integer", "description": "How many endpoints it goes to"}}},
+        "duplicate": {"type": "boolean", "description": "`true` when `event_id` named an earlier event: nothing new was "
+                                                         "stored, and `id` / `delivery_ids` are that event's"},
+        "deliveries": {"type": "integer", "description": "How many endpoints it goes to"},
+        "delivery_ids": {"type": "array", "items": {"type": "string", "examples": ["dlv_01JD4S2V3N8Q9K1M2X7YB5ZC6T"]},
+                         "description": "One delivery per endpoint (`GET /v1/webhook-deliveries/{delivery_id}`)"}}},
     "Event": {"type": "object", "required": ["id", "type", "timestamp", "data"], "properties": {
         "id": STR, "type": STR, "timestamp": TS, "event_id": nullable("string"), "data": {},
         "deliveries": {"type": "array", "items": ref("Delivery"), "description": "Only on GET /v1/events/{event_id}"}}},
@@ -272,8 +301,21 @@ SCHEMAS = {
         "attempts": {"type": "integer"}, "next_attempt_at": TS_NULL,
         "last_status_code": nullable("integer"), "last_error_class": nullable("string"),
         "last_attempt_at": TS_NULL, "created_at": TS, "updated_at": TS,
-        "attempt_log": {"type": "array", "items": {"type": "object"},
-                        "description": "Only on GET /v1/webhook-deliveries/{delivery_id}: time, status code, duration, first 2 KB of the body, error class"}}},
+        "attempt_log": {"type": "array", "items": ref("DeliveryAttempt"),
+                        "description": "Only on GET /v1/webhook-deliveries/{delivery_id}: time, status code, duration, first 2 KB of the body, error class, request headers"}}},
+    "DeliveryAttempt": {"type": "object", "required": ["number", "trigger", "started_at", "state"], "properties": {
+        "number": {"type": "integer"}, "trigger": {"type": "string", "enum": ["scheduled", "manual"]},
+        "started_at": TS, "state": {"type": "string", "enum": ["in_flight_or_interrupted", "succeeded", "failed"]},
+        "status_code": {"type": "integer"}, "duration_ms": {"type": "integer"}, "response_body": STR,
+        "error_class": STR, "error": STR, "next_attempt_at": TS,
+        "request_headers": {"type": "object", "additionalProperties": {"type": "string"},
+                            "description": "The headers sent (absent when nothing was sent): `webhook-id`, `webhook-timestamp`, "
+                                           "`content-type`, `user-agent`, and `webhook-signature` redacted to one `v1,key:<key id>…` "
+                                           "per signing secret, where the key id is the first 8 hex digits of SHA-256 of the "
+                                           "secret (`whsec_…`). Never a signature or a secret.",
+                            "example": {"content-type": "application/json", "user-agent": "Mostrador-Webhooks/1.0",
+                                        "webhook-id": "evt_01JD4S2V3N8Q9K1M2X7YB5ZC6T", "webhook-timestamp": "1732111391",
+                                        "webhook-signature": "v1,key:3f9a1c0e…"}}}},
     "DeliveryList": {"type": "object", "required": ["data", "next_cursor"], "properties": {
         "data": {"type": "array", "items": ref("Delivery")}, "next_cursor": nullable("string")}},
     # --- payments
@@ -405,7 +447,8 @@ RESPONSES = {
     "Forbidden": problem("Valid key that may not do this", ["project_inactive", "feature_disabled"]),
     "NotFound": problem("Not found; also what another project's ids answer", ["not_found", "route_not_found"]),
     "Conflict": problem("Conflicts with the current state or an earlier Idempotency-Key",
-                        ["idempotency_key_reused", "idempotency_request_in_progress", "endpoint_disabled", "endpoint_limit_reached"]),
+                        ["idempotency_key_reused", "idempotency_request_in_progress", "endpoint_disabled", "endpoint_limit_reached",
+                         "provider_not_configured"]),
     "PayloadTooLarge": problem("Body too large", ["payload_too_large", "event_too_large"]),
     "UnsupportedMediaType": problem("Body is not `application/json`", ["unsupported_media_type"]),
     "Unprocessable": problem("Well-formed but invalid: every offending field is listed in `errors`", ["validation_failed"]),
@@ -532,7 +575,10 @@ op("POST", "/v1/notifications", "notifications", "createNotification", "Send an 
    request=body("CreateNotification"))
 op("GET", "/v1/notifications", "notifications", "listNotifications", "List notifications, newest first",
    {**ok(200, "NotificationList", "A page"), **errors(401, 403, 422, 429, 503)},
-   params=[query("status", "Filter by status", ref("NotificationStatus")), query("channel", "email or whatsapp", ref("Channel")),
+   params=[query("status", "Filter by status. `failed` is the terminal-failure family: `failed` and `bounced` (not `complained`: "
+                 "that message was delivered). `failed_only` is the exact status `failed`; every other value is one exact status",
+                 {"type": "string", "enum": ["pending", "sending", "sent", "delivered", "read", "failed", "failed_only", "bounced", "complained"]}),
+           query("channel", "email or whatsapp", ref("Channel")),
            query("template", "Filter by template name"),
            query("from", "Created at or after (RFC 3339)", {"type": "string", "format": "date-time"}),
            query("to", "Created at or before (RFC 3339)", {"type": "string", "format": "date-time"}), LIMIT, CURSOR])

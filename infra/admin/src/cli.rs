@@ -204,10 +204,12 @@ async fn execute(state: &AppState, command: Command) -> Result<Value, String> {
         }
         Command::Projects(Projects::Show { project_id: id }) => {
             let id = project_id(&id)?;
-            let mut view = admin::view(&project::require(state, &id).await.map_err(e)?);
-            view["credentials"] = json!(mostrador::credentials::configured(state, &id)
+            let project = project::require(state, &id).await.map_err(e)?;
+            let configured = admin::sync_provider_records(state, &project)
                 .await
-                .map_err(e)?);
+                .map_err(e)?;
+            let mut view = admin::view(&project);
+            view["credentials"] = json!(configured);
             view
         }
         Command::Projects(Projects::Activate { project_id: id }) => {

@@ -191,6 +191,7 @@ pub async fn create_project(
         limit_overrides: LimitOverrides::default(),
         contact_email: new.contact_email,
         email_from: new.email_from,
+        providers: BTreeMap::new(),
         created_at: now.clone(),
         updated_at: now,
     };
@@ -358,7 +359,29 @@ pub async fn put_credentials(
 ) -> Result<(), ApiError> {
     project::require(state, project_id).await?;
     let provider = Provider::parse(provider).ok_or_else(|| ApiError::not_found("provider"))?;
-    credentials::put(state, project_id, provider, values).await
+    credentials::put(state, project_id, provider, values).await?;
+    // After the secret: a record without a secret would promise sends that then fail.
+    let at = rfc3339(state.clock.now());
+    project::record_provider(state, project_id, provider, &at).await
+}
+
+/// Records on the project item the providers whose secrets exist but are not recorded yet
+/// (credentials stored before the record existed). Returns the configured provider names.
+pub async fn sync_provider_records(
+    state: &AppState,
+    project: &Project,
+) -> Result<Vec<&'static str>, ApiError> {
+    let configured = credentials::configured(state, &project.id).await?;
+    for name in &configured {
+        let Some(provider) = Provider::parse(name) else {
+            continue;
+        };
+        if project.provider_configured_at(provider).is_none() {
+            let at = rfc3339(state.clock.now());
+            project::record_provider(state, &project.id, provider, &at).await?;
+        }
+    }
+    Ok(configured)
 }
 
 pub async fn usage(

@@ -107,8 +107,9 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
         "GET /admin/projects/{project_id}" => {
             let id = project_id(&req)?;
             let project = project::require(state, &id).await?;
+            let configured = super::sync_provider_records(state, &project).await?;
             let mut body = view(&project);
-            body["credentials"] = json!(crate::credentials::configured(state, &id).await?);
+            body["credentials"] = json!(configured);
             json(StatusCode::OK, &body)
         }
         "PATCH /admin/projects/{project_id}" => {

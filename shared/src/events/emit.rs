@@ -242,13 +242,19 @@ async fn deduped(
     let Some(key) = dedupe_key else {
         return Ok(None);
     };
-    Ok(store::deduped(state, &project.id, key)
+    let Some(id) = store::deduped(state, &project.id, key).await? else {
+        return Ok(None);
+    };
+    // The first post's deliveries, so a retried post answers what the first one did.
+    let deliveries = store::get(state, &project.id, &id)
         .await?
-        .map(|id| Published {
-            id,
-            duplicate: true,
-            deliveries: Vec::new(),
-        }))
+        .map(|e| e.delivery_ids)
+        .unwrap_or_default();
+    Ok(Some(Published {
+        id,
+        duplicate: true,
+        deliveries,
+    }))
 }
 
 fn validate_dedupe_key(key: &str) -> Result<(), ApiError> {

@@ -53,6 +53,7 @@ pub async fn create(
                 "id": published.id,
                 "duplicate": published.duplicate,
                 "deliveries": published.deliveries.len(),
+                "delivery_ids": published.deliveries,
             }),
         )?;
         Ok((response, fanout.send(state)))

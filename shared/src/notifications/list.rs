@@ -1,5 +1,7 @@
 //! `GET /v1/notifications`: one project's log, newest first, filtered by status (index gsi1),
-//! channel (gsi2) or neither (the table), then by template and time range. Time ranges are key
+//! channel (gsi2) or neither (the table), then by template and time range. `status=failed` is
+//! the terminal-failure family (`failed` and `bounced`): one query per member partition, each
+//! bounded by the page size, merged by id. Time ranges are key
 //! conditions on the ULID sort key; the template is a filter inside the one partition. Never a
 //! scan. The cursor is the last id returned: the storage key is rebuilt from the caller's
 //! project, so a cursor cannot point into another project's partition.
@@ -19,10 +21,14 @@ use crate::AppState;
 const DEFAULT_LIMIT: i32 = 50;
 const MAX_LIMIT: i32 = 100;
 
-/// Parsed query parameters.
+/// The statuses `status=failed` stands for: every way a notification ended without reaching
+/// the recipient. `complained` is not one: the message was delivered (then reported as spam).
+pub const FAILED_FAMILY: [Status; 2] = [Status::Failed, Status::Bounced];
+
+/// Parsed query parameters. `status` lists the statuses asked for (one, or a family).
 #[derive(Debug, Default)]
 pub struct Filter {
-    pub status: Option<Status>,
+    pub status: Option<&'static [Status]>,
     pub channel: Option<Channel>,
     pub template: Option<String>,
     pub from: Option<OffsetDateTime>,
@@ -39,7 +45,7 @@ impl Filter {
             ..Filter::default()
         };
         if let Some(s) = req.query("status")? {
-            filter.status = Status::parse(s);
+            filter.status = status_filter(s);
             if filter.status.is_none() {
                 errors.push(FieldError::new("status", "invalid", "unknown status"));
             }
@@ -87,6 +93,18 @@ impl Filter {
     }
 }
 
+/// `failed` is the family; `failed_only` the exact status; anything else one exact status.
+fn status_filter(s: &str) -> Option<&'static [Status]> {
+    match s {
+        "failed" => Some(&FAILED_FAMILY),
+        "failed_only" => Some(&[Status::Failed]),
+        _ => Status::ALL
+            .iter()
+            .position(|c| c.name() == s)
+            .map(|i| std::slice::from_ref(&Status::ALL[i])),
+    }
+}
+
 /// The smallest / largest id minted at `at`.
 fn bound(at: OffsetDateTime, upper: bool) -> String {
     let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
@@ -100,7 +118,48 @@ pub async fn page(
     project: &ProjectId,
     filter: &Filter,
 ) -> Result<(Vec<Notification>, Option<String>), ApiError> {
-    let (index, pk_name, sk_name, pk_value) = match (filter.status, filter.channel) {
+    let statuses: Vec<Option<Status>> = match filter.status {
+        None => vec![None],
+        Some(list) => list.iter().copied().map(Some).collect(),
+    };
+    if let [status] = statuses.as_slice() {
+        return query_one(state, project, filter, *status).await;
+    }
+    // A family: each member's partition read like a page of its own, then merged newest first.
+    // A partition that stopped early (more to read) caps the page at the id it stopped at:
+    // anything older could still be behind it, so it waits for the next page.
+    let mut items = Vec::new();
+    let mut frontier: Option<String> = None;
+    for status in statuses {
+        let (mut part, next) = query_one(state, project, filter, status).await?;
+        items.append(&mut part);
+        if let Some(next) = next {
+            frontier = Some(frontier.map_or(next.clone(), |f| f.max(next)));
+        }
+    }
+    items.sort_by_key(|n| std::cmp::Reverse(n.id.to_string()));
+    // An index lagging a status change could show one notification in two partitions.
+    items.dedup_by(|a, b| a.id == b.id);
+    if let Some(f) = &frontier {
+        items.retain(|n| n.id.to_string() >= *f);
+    }
+    let limit = usize::try_from(filter.limit).unwrap_or(0);
+    if items.len() > limit {
+        items.truncate(limit);
+        let next = items.last().map(|n| n.id.to_string());
+        return Ok((items, next));
+    }
+    Ok((items, frontier))
+}
+
+/// One partition's page: the table, one status (gsi1) or one channel (gsi2).
+async fn query_one(
+    state: &AppState,
+    project: &ProjectId,
+    filter: &Filter,
+    status: Option<Status>,
+) -> Result<(Vec<Notification>, Option<String>), ApiError> {
+    let (index, pk_name, sk_name, pk_value) = match (status, filter.channel) {
         (Some(status), _) => (
             Some("gsi1"),
             "gsi1pk",
@@ -137,7 +196,7 @@ pub async fn page(
         .scan_index_forward(false)
         .limit(filter.limit);
     let mut filters = Vec::new();
-    if filter.status.is_some() {
+    if status.is_some() {
         if let Some(channel) = filter.channel {
             filters.push("channel = :channel");
             query = query.expression_attribute_values(":channel", db::s(channel.name()));

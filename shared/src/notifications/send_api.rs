@@ -11,6 +11,7 @@ use super::model::{Channel, HistoryEntry, Mode, Notification, QueueMessage, Stat
 use super::routes::render_error;
 use super::{store, templates_store as tpl};
 use crate::contact::{wa_link, Email, Phone};
+use crate::credentials::Provider;
 use crate::error::{ApiError, FieldError};
 use crate::http::{json, ApiRequest};
 use crate::ids::NotificationId;
@@ -200,6 +201,15 @@ pub(super) async fn create(
         }
         _ => None,
     };
+    // Known now, from the project auth already read: answer it instead of a 202 that fails later.
+    if valid.mode == Some(Mode::Cloud)
+        && project.provider_configured_at(Provider::Whatsapp).is_none()
+    {
+        return Err(ApiError::conflict(
+            "provider_not_configured",
+            "WhatsApp Cloud API credentials are not configured for this project (PUT /admin/projects/{id}/credentials/whatsapp); mode link needs none",
+        ));
+    }
     let now = state.clock.now();
     usage::consume(state, project, metric, now).await?;
     let at = crate::clock::rfc3339(now);

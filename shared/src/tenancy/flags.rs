@@ -68,6 +68,7 @@ mod tests {
             limit_overrides: Default::default(),
             contact_email: None,
             email_from: None,
+            providers: Default::default(),
             created_at: String::new(),
             updated_at: String::new(),
         }

@@ -2,10 +2,12 @@
 
 use super::flags::Flag;
 use super::plan::{LimitOverrides, Limits, Plan};
+use crate::credentials::Provider;
 use crate::db::{self, storage_error, Item};
 use crate::error::ApiError;
 use crate::ids::ProjectId;
 use crate::AppState;
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -28,6 +30,11 @@ pub struct Project {
     /// The SES identity emails are sent from (`Tienda <no-reply@shop.example>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_from: Option<String>,
+    /// Provider name → when its credentials were last stored (RFC 3339). Written by the admin
+    /// credentials PUT next to the secret, so requests learn what is configured from the project
+    /// they already read, without a Secrets Manager call. Names and times only, never values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -42,6 +49,11 @@ impl Project {
             .get(flag.name())
             .copied()
             .unwrap_or_else(|| flag.default_for(self.plan))
+    }
+
+    /// When `provider`'s credentials were stored, or `None` if they never were.
+    pub fn provider_configured_at(&self, provider: Provider) -> Option<&str> {
+        self.providers.get(provider.name()).map(String::as_str)
     }
 
     /// Every known flag with its effective value.
@@ -114,6 +126,55 @@ pub async fn replace(
         )),
         Err(e) => Err(storage_error(e)),
     }
+}
+
+/// Records on the project item that `provider`'s credentials were stored at `at` (one field of
+/// the `providers` map, plus `updated_at` so a concurrent whole-item `replace` notices). The map
+/// may not exist yet: setting an entry needs it, creating it must not overwrite a concurrent
+/// first entry, so each shape is conditional and a lost race just tries the other.
+pub async fn record_provider(
+    state: &AppState,
+    id: &ProjectId,
+    provider: Provider,
+    at: &str,
+) -> Result<(), ApiError> {
+    let shapes = [
+        (
+            "SET #prov.#name = :at, updated_at = :at",
+            "attribute_exists(pk) AND attribute_exists(#prov)",
+        ),
+        (
+            "SET #prov = :map, updated_at = :at",
+            "attribute_exists(pk) AND attribute_not_exists(#prov)",
+        ),
+    ];
+    for (update, condition) in shapes.iter().cycle().take(4) {
+        let mut req = state
+            .dynamodb
+            .update_item()
+            .table_name(&state.config.table_name)
+            .key("pk", db::s(pk(id)))
+            .key("sk", db::s("PROJECT"))
+            .update_expression(*update)
+            .condition_expression(*condition)
+            .expression_attribute_names("#prov", "providers")
+            .expression_attribute_values(":at", db::s(at));
+        if update.contains("#name") {
+            req = req.expression_attribute_names("#name", provider.name());
+        } else {
+            let entry = [(provider.name().to_owned(), db::s(at))]
+                .into_iter()
+                .collect();
+            req = req.expression_attribute_values(":map", AttributeValue::M(entry));
+        }
+        match req.send().await {
+            Ok(_) => return Ok(()),
+            Err(e) if db::is_conditional_failure(&e) => {}
+            Err(e) => return Err(storage_error(e)),
+        }
+    }
+    // Both shapes failed twice: the project itself is gone.
+    Err(ApiError::not_found("project"))
 }
 
 /// All projects, in id (= creation) order, one page at a time.

@@ -1,7 +1,8 @@
 //! The `project` function: `GET /v1/project`, the calling project as it stands.
 
 use super::guard::protected;
-use super::{usage, Caller};
+use super::{usage, Caller, Project};
+use crate::credentials::Provider;
 use crate::error::ApiError;
 use crate::http::{json, ApiRequest};
 use crate::AppState;
@@ -40,6 +41,7 @@ async fn handle(
                     "active": p.active,
                     "limits": p.limits(),
                     "flags": p.effective_flags(),
+                    "providers": providers(p),
                     "usage": usage,
                     "created_at": p.created_at,
                     "updated_at": p.updated_at,
@@ -48,4 +50,22 @@ async fn handle(
         }
         _ => Err(ApiError::not_found("route")),
     }
+}
+
+/// What the project can send or charge through, from the project item alone (no Secrets
+/// Manager call). Never secret material: only whether, and since when, credentials are stored.
+fn providers(p: &Project) -> serde_json::Value {
+    let stored = |provider| match p.provider_configured_at(provider) {
+        Some(at) => json!({"configured": true, "configured_at": at}),
+        None => json!({"configured": false}),
+    };
+    json!({
+        // E-mail goes through the stack's own SES account: no shop credentials, only the
+        // sender identity (`email_from`) the operator sets.
+        "email": {"configured": p.email_from.is_some(), "provider": "ses", "from": p.email_from},
+        "whatsapp_cloud": stored(Provider::Whatsapp),
+        // Click-to-chat links need nothing.
+        "whatsapp_link": {"configured": true},
+        "mercadopago": stored(Provider::MercadoPago),
+    })
 }

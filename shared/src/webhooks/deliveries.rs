@@ -74,6 +74,9 @@ pub struct Attempt {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<String>,
+    /// The headers sent, `webhook-signature` redacted to key ids (never a signature or secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_headers: Option<std::collections::BTreeMap<String, String>>,
     pub expires_at: i64,
 }
 

@@ -105,6 +105,7 @@ pub async fn process(
         error_class: None,
         error: None,
         next_attempt_at: None,
+        request_headers: None,
         expires_at: d.expires_at,
     };
     if !claim(state, &d, &claimed, &attempt).await? {
@@ -153,6 +154,7 @@ pub async fn process(
     attempt.response_body = result.response_body.clone();
     attempt.error_class = result.error_class.map(str::to_owned);
     attempt.error = result.error.clone();
+    attempt.request_headers = result.request_headers.clone();
     attempt.next_attempt_at = done.next_attempt_ms.and_then(endpoints::ms_rfc3339);
     deliveries::put_attempt(state, project, &d.id, &attempt).await?;
     // A short wait goes by queue delay: keep the sweeper off it until well after it is due.

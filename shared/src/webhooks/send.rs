@@ -21,6 +21,9 @@ pub struct SendResult {
     /// `http_status`, `timeout`, `network`, `ssrf_refused`, `invalid_url`; `None` on success.
     pub error_class: Option<&'static str>,
     pub error: Option<String>,
+    /// The request headers sent, signature redacted (see `signing::redacted_signature`);
+    /// `None` when nothing was sent.
+    pub request_headers: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The outbound policy the operator configured.
@@ -52,6 +55,7 @@ fn refused(error: String, class: &'static str) -> SendResult {
         response_body: None,
         error_class: Some(class),
         error: Some(error),
+        request_headers: None,
     }
 }
 
@@ -77,9 +81,20 @@ pub async fn attempt(
         .post(parsed)
         .header("content-type", "application/json")
         .body(body.to_vec());
+    let mut shown = std::collections::BTreeMap::new();
     for (name, value) in signing::headers(msg_id, now.unix_timestamp(), body, &refs) {
+        if name != signing::HEADER_SIGNATURE {
+            shown.insert(name.to_owned(), value.clone());
+        }
         request = request.header(name, value);
     }
+    shown.insert(
+        signing::HEADER_SIGNATURE.to_owned(),
+        signing::redacted_signature(&refs),
+    );
+    shown.insert("content-type".to_owned(), "application/json".to_owned());
+    shown.insert("user-agent".to_owned(), ssrf::USER_AGENT.to_owned());
+    let request_headers = Some(shown);
     let started = Instant::now();
     let elapsed = |s: Instant| u64::try_from(s.elapsed().as_millis()).unwrap_or(u64::MAX);
     match request.send().await {
@@ -106,6 +121,7 @@ pub async fn attempt(
                 response_body: Some(String::from_utf8_lossy(&kept).into_owned()),
                 error_class: (!outcome.is_success()).then_some("http_status"),
                 error: None,
+                request_headers,
             }
         }
         Err(e) => {
@@ -126,6 +142,7 @@ pub async fn attempt(
                 response_body: None,
                 error_class: Some(class),
                 error: Some(message),
+                request_headers,
             }
         }
     }

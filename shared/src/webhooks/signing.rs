@@ -105,6 +105,15 @@ impl WebhookSecret {
     }
 }
 
+impl WebhookSecret {
+    /// A short, public name for the secret: the first 8 hex digits of SHA-256(`whsec_…`).
+    pub fn key_id(&self) -> String {
+        use sha2::Digest as _;
+        let digest = Sha256::digest(self.expose().as_bytes());
+        hex::encode(&digest[..4])
+    }
+}
+
 impl std::fmt::Debug for WebhookSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("whsec_***")
@@ -117,6 +126,17 @@ impl std::str::FromStr for WebhookSecret {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
     }
+}
+
+/// The `webhook-signature` header as the attempt log shows it: per secret `v1,` and the
+/// secret's key id (first 8 hex digits of the SHA-256 of its display form) instead of the
+/// signature, so a shop can tell which secrets signed without either being revealed.
+pub fn redacted_signature(secrets: &[&WebhookSecret]) -> String {
+    secrets
+        .iter()
+        .map(|secret| format!("v1,key:{}…", secret.key_id()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The `webhook-signature` header value: one `v1,<base64>` entry per secret, space-separated,
@@ -226,6 +246,24 @@ mod tests {
     const SPEC_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const SPEC_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
     const SPEC_TS: i64 = 1_614_265_330;
+
+    #[test]
+    fn the_redacted_signature_names_each_key_and_reveals_neither_signature_nor_secret() {
+        let a = WebhookSecret::parse(SPEC_SECRET).unwrap();
+        let b = WebhookSecret::generate();
+        let shown = redacted_signature(&[&a, &b]);
+        let real = sign(SPEC_ID, SPEC_TS, b"{}", &[&a, &b]);
+        assert_eq!(
+            shown,
+            format!("v1,key:{}… v1,key:{}…", a.key_id(), b.key_id())
+        );
+        assert_eq!(a.key_id().len(), 8);
+        assert_ne!(a.key_id(), b.key_id());
+        for part in real.split(' ') {
+            assert!(!shown.contains(&part[3..]));
+        }
+        assert!(!shown.contains(&SPEC_SECRET["whsec_".len()..]));
+    }
     const SPEC_BODY: &[u8] = br#"{"test": 2432232314}"#;
     const SPEC_SIG: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 

@@ -9,6 +9,7 @@ mod gateway;
 mod health;
 mod idempotency;
 mod logs;
+mod newcomer;
 mod notifications;
 mod notifications_cloud;
 mod notifications_ses;

@@ -16,7 +16,7 @@ final class Events extends Resource
      * @param string $type dotted lowercase (`order.created`)
      * @param mixed $data any JSON value (the whole body is limited to 20 KB)
      * @param string|null $eventId your id: the same id is stored once (the answer says `duplicate`)
-     * @return array{id: string, duplicate: bool, deliveries: int}
+     * @return array{id: string, duplicate: bool, deliveries: int, delivery_ids: list<string>}
      */
     public function post(string $type, mixed $data, ?string $eventId = null, ?string $idempotencyKey = null): array
     {
@@ -24,7 +24,7 @@ final class Events extends Resource
             $data = self::object($data);
         }
         $body = self::compact(['type' => $type, 'data' => $data, 'event_id' => $eventId]);
-        /** @var array{id: string, duplicate: bool, deliveries: int} */
+        /** @var array{id: string, duplicate: bool, deliveries: int, delivery_ids: list<string>} */
         return $this->transport->request('POST', '/v1/events', [], $body, $idempotencyKey) ?? [];
     }
 

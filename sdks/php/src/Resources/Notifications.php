@@ -79,7 +79,7 @@ final class Notifications extends Resource
         return $this->transport->request('GET', '/v1/notifications/' . self::seg($id)) ?? [];
     }
 
-    /** Newest first. `$from`/`$to` bound the creation time. */
+    /** Newest first. `$from`/`$to` bound the creation time; `$status` `failed` means failed or bounced (`failed_only`: exactly failed). */
     public function list(
         ?string $status = null,
         ?string $channel = null,
