@@ -13,6 +13,8 @@
 //! - `curl` fails the block on any HTTP status of 400 or more; a `→ NNN` written in a block
 //!   (e.g. `# → 201 {…}`) must be among the statuses its curls got.
 //! - [`NOT_RUN`] lists the few blocks that cannot run here, each with its reason.
+//! - A `console` block that starts with `$ make dev` is a transcript of the banner: each of its
+//!   lines must be a line of what `make dev` prints for this stack (`mostrador_devstack::banner`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -143,6 +145,8 @@ async fn every_readme_command_block_runs() {
 
     let urls: Vec<(String, String)> = [
         ("3100", stack.api_url.clone()),
+        ("3101", stack.dynamodb_endpoint.clone()),
+        ("3102", stack.moto_endpoint.clone()),
         ("3103", stack.mercadopago.base_url.clone()),
         ("3104", stack.whatsapp.base_url.clone()),
         ("3105", stack.receiver.base_url.clone()),
@@ -163,9 +167,29 @@ async fn every_readme_command_block_runs() {
     );
     std::fs::write(&state, preset).unwrap();
 
+    let banner = mostrador_devstack::banner::render(&stack, &demo);
     let mut ran = 0;
     let mut failures = Vec::new();
     for (n, block) in all.iter().enumerate() {
+        if block.lang.starts_with("console") && block.text.starts_with("$ make dev\n") {
+            let mut text = block.text.clone();
+            for (from, to) in &urls {
+                text = text.replace(from.as_str(), to);
+            }
+            let missing: Vec<&str> = text
+                .lines()
+                .skip(1)
+                .filter(|line| !banner.lines().any(|b| b == *line))
+                .collect();
+            if !missing.is_empty() {
+                failures.push(format!(
+                    "README.md:{}: `make dev` prints no such lines: {missing:#?}\n--- make dev prints\n{banner}",
+                    block.line
+                ));
+            }
+            ran += 1;
+            continue;
+        }
         let Some(kind) = runs(&block.lang) else {
             continue;
         };
