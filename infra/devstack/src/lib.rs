@@ -4,6 +4,7 @@
 //!
 //! `make dev` runs the `devstack` binary; black-box tests start the same [`Stack`] on free ports.
 
+pub mod banner;
 pub mod demo;
 mod email_events;
 pub mod emulators;

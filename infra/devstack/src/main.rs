@@ -88,42 +88,7 @@ fn write_env_file(root: &std::path::Path, stack: &Stack) -> std::io::Result<()> 
 
 #[allow(clippy::print_stdout)]
 fn banner(stack: &Stack, demo: &mostrador_devstack::demo::Demo) {
-    println!("Mostrador local stack is up");
-    println!(
-        "  API gateway       {}   try: curl {}/health",
-        stack.api_url, stack.api_url
-    );
-    println!("  DynamoDB Local    {}", stack.dynamodb_endpoint);
-    println!("  moto (SQS/SES/SM) {}", stack.moto_endpoint);
-    println!(
-        "  Mercado Pago      {}   (sandbox; control API under /_sandbox)",
-        stack.mercadopago.base_url
-    );
-    println!(
-        "  WhatsApp Cloud    {}   (sandbox; control API under /_sandbox)",
-        stack.whatsapp.base_url
-    );
-    println!(
-        "  webhook receiver  {}   (a shop's endpoint; /_receiver/requests lists what arrived)",
-        stack.receiver.base_url
-    );
-    println!("  emulator logs     .dev/logs/   function env: .dev/env");
-    println!(
-        "Demo project {} (plan pro). Its API key, shown here because this is your machine:",
-        demo.project_id
-    );
-    println!("  {}", demo.api_key);
-    println!("Try it:");
-    println!(
-        "  curl -s {}/v1/project -H 'X-API-KEY: {}'",
-        stack.api_url, demo.api_key
-    );
-    println!("Operator API (/admin/*): IAM in AWS; locally send the token in .dev/operator-token:");
-    println!(
-        "  curl -s {}/admin/projects -H \"Authorization: Bearer $(cat .dev/operator-token)\"",
-        stack.api_url
-    );
-    println!("Press Ctrl-C to stop everything.");
+    print!("{}", mostrador_devstack::banner::render(stack, demo));
 }
 
 async fn wait_for_signal() {

@@ -1,10 +1,17 @@
 //! Mercado Pago webhook signatures (`x-signature: ts=<ts>,v1=<hex>`).
 //!
 //! The signed manifest is `id:<data.id>;request-id:<x-request-id>;ts:<ts>;`, each pair ending in
-//! `;` and pairs without a value left out. `data.id` comes from the **query string** and, per
-//! Mercado Pago's notification docs, is lowercased when alphanumeric (numeric payment ids are
-//! unaffected). `ts` goes into the manifest verbatim; for freshness it is read as seconds (10
-//! digits, what production sends) or milliseconds (13 digits, what the docs say).
+//! `;` and pairs without a value left out. `data.id` comes from the **query string**. Mercado
+//! Pago's docs say it is lowercased when alphanumeric, while the official SDKs sign it verbatim
+//! since June 2026 ("MercadoPago signs the notification using the original casing",
+//! sdk-nodejs src/utils/webhook/index.ts); [`verify`] accepts either (numeric payment ids are
+//! the same both ways).
+//!
+//! `ts` goes into the manifest verbatim. Mercado Pago sends Unix **seconds** (10 digits: the
+//! docs' example `ts=1704908010`; every official SDK's validator reads it as seconds since the
+//! August 2026 fix for sdk-nodejs issue #458); the docs' prose says milliseconds (13 digits), so
+//! both are accepted, told apart by their length (see [`parse_ts`] and
+//! docs/mercadopago-signatures.md).
 //!
 //! Legacy IPN requests carry an `x-signature` that cannot be validated: do not call [`verify`]
 //! on them. Either way the payment is re-fetched with the shop's token before it is trusted.
@@ -92,21 +99,10 @@ pub fn parse_signature_header(value: &str) -> Result<SignatureHeader, SignatureE
     Ok(SignatureHeader { ts, v1 })
 }
 
-/// The signed manifest; absent (or empty) values drop their pair.
+/// The signed manifest, `data.id` verbatim; absent (or empty) values drop their pair.
 pub fn manifest(data_id: Option<&str>, request_id: Option<&str>, ts: Option<&str>) -> String {
-    let data_id = data_id.map(|id| {
-        if id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            id.to_ascii_lowercase()
-        } else {
-            id.to_owned()
-        }
-    });
     let mut out = String::new();
-    let pairs = [
-        ("id", data_id.as_deref()),
-        ("request-id", request_id),
-        ("ts", ts),
-    ];
+    let pairs = [("id", data_id), ("request-id", request_id), ("ts", ts)];
     for (key, value) in pairs {
         if let Some(value) = value.filter(|v| !v.is_empty()) {
             out.push_str(key);
@@ -116,6 +112,19 @@ pub fn manifest(data_id: Option<&str>, request_id: Option<&str>, ts: Option<&str
         }
     }
     out
+}
+
+/// The `data.id` spellings a genuine signature may cover: verbatim (what Mercado Pago and its
+/// SDKs sign), then lowercased when alphanumeric with capitals (the docs' rule).
+fn data_id_spellings(data_id: Option<&str>) -> impl Iterator<Item = Option<String>> {
+    let verbatim = data_id.map(str::to_owned);
+    let lowered = data_id
+        .filter(|id| {
+            id.bytes().all(|b| b.is_ascii_alphanumeric())
+                && id.bytes().any(|b| b.is_ascii_uppercase())
+        })
+        .map(|id| Some(id.to_ascii_lowercase()));
+    std::iter::once(verbatim).chain(lowered)
 }
 
 /// Lowercase hex HMAC-SHA256 of `manifest` (what Mercado Pago puts in `v1`; the local sandbox
@@ -137,7 +146,10 @@ pub fn signature_header(
     format!("ts={ts},v1={v1}")
 }
 
-/// Reads `ts` as seconds (10 digits) or milliseconds (13 digits).
+/// Reads `ts` as Unix seconds (10 digits) or milliseconds (13 digits). The length decides, never
+/// the value: from 2001-09-09 to 2286-11-20 seconds have exactly 10 digits and milliseconds
+/// exactly 13, so one can never be mistaken for the other; any other length (11 or 12 digits,
+/// microseconds, a signed or fractional number) is refused rather than guessed at.
 pub fn parse_ts(ts: &str) -> Result<OffsetDateTime, SignatureError> {
     if !ts.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SignatureError::InvalidTimestamp);
@@ -163,7 +175,7 @@ pub struct Notification<'a> {
 }
 
 /// Checks a webhook request: header shape, `ts` shape, HMAC (constant time), then freshness
-/// within `tolerance` either way of `now`. Freshness comes last so a stale error means the
+/// within `tolerance` either way of `now`, whichever unit `ts` is in. Freshness comes last so a stale error means the
 /// request was authentic but old.
 pub fn verify(
     secret: &InboundSecret,
@@ -177,15 +189,18 @@ pub fn verify(
         .and_then(parse_signature_header)?;
     let signed_at = parse_ts(&header.ts)?;
     let given = hex::decode(&header.v1).map_err(|_| SignatureError::MalformedHeader)?;
-    let manifest = manifest(
-        notification.data_id,
-        notification.request_id,
-        Some(&header.ts),
-    );
-    let mut mac = secret.hmac();
-    mac.update(manifest.as_bytes());
-    let expected = mac.finalize().into_bytes();
-    if !bool::from(given.as_slice().ct_eq(expected.as_slice())) {
+    let matches = data_id_spellings(notification.data_id).any(|data_id| {
+        let manifest = manifest(
+            data_id.as_deref(),
+            notification.request_id,
+            Some(&header.ts),
+        );
+        let mut mac = secret.hmac();
+        mac.update(manifest.as_bytes());
+        let expected = mac.finalize().into_bytes();
+        bool::from(given.as_slice().ct_eq(expected.as_slice()))
+    });
+    if !matches {
         return Err(SignatureError::Mismatch);
     }
     // A window reaching past the representable range has no bound on that side.

@@ -130,22 +130,113 @@ fn tampering_is_a_mismatch() {
 }
 
 #[test]
-fn alphanumeric_data_ids_are_lowercased() {
+fn data_ids_verify_verbatim_or_lowercased() {
     assert_eq!(
         manifest(Some("ORD01ABC"), None, Some("1")),
-        "id:ord01abc;ts:1;"
+        "id:ORD01ABC;ts:1;",
+        "signed verbatim, as Mercado Pago and its SDKs do"
     );
-    assert_eq!(manifest(Some("A-B"), None, None), "id:A-B;");
-    let header = signature_header(&secret(), Some("ord01abc"), Some(REQUEST_ID), "1704908010");
+    let now = at_secs(1_704_908_010);
+    // Verbatim (what the SDKs sign since June 2026) and lowercased (the docs' rule) both verify.
+    for signed_as in ["ORD01ABC", "ord01abc"] {
+        let header = signature_header(&secret(), Some(signed_as), Some(REQUEST_ID), "1704908010");
+        let n = Notification {
+            data_id: Some("ORD01ABC"),
+            request_id: Some(REQUEST_ID),
+            signature: Some(&header),
+        };
+        assert_eq!(
+            verify(&secret(), &n, now, DEFAULT_TOLERANCE),
+            Ok(()),
+            "{signed_as}"
+        );
+    }
+    // Any other spelling is a forgery, and ids with separators are never folded.
+    let header = signature_header(&secret(), Some("Ord01abc"), Some(REQUEST_ID), "1704908010");
     let n = Notification {
         data_id: Some("ORD01ABC"),
         request_id: Some(REQUEST_ID),
         signature: Some(&header),
     };
     assert_eq!(
-        verify(&secret(), &n, at_secs(1_704_908_010), DEFAULT_TOLERANCE),
-        Ok(())
+        verify(&secret(), &n, now, DEFAULT_TOLERANCE),
+        Err(SignatureError::Mismatch)
     );
+    let header = signature_header(&secret(), Some("a-b"), None, "1704908010");
+    let n = Notification {
+        data_id: Some("A-B"),
+        request_id: None,
+        signature: Some(&header),
+    };
+    assert_eq!(
+        verify(&secret(), &n, now, DEFAULT_TOLERANCE),
+        Err(SignatureError::Mismatch)
+    );
+}
+
+#[test]
+fn freshness_window_is_the_same_in_seconds_and_milliseconds() {
+    // The same instant, 2024-01-10T17:33:30Z, in both units Mercado Pago is documented to use.
+    let signed = at_secs(1_704_908_010);
+    let tol = Duration::minutes(5);
+    for ts in ["1704908010", "1704908010000"] {
+        let header = signature_header(&secret(), Some("1"), Some(REQUEST_ID), ts);
+        let n = Notification {
+            data_id: Some("1"),
+            request_id: Some(REQUEST_ID),
+            signature: Some(&header),
+        };
+        let at = |d: Duration| verify(&secret(), &n, signed + d, tol);
+        assert_eq!(at(Duration::ZERO), Ok(()), "{ts}");
+        assert_eq!(at(tol), Ok(()), "{ts}: the edge is inside");
+        assert_eq!(at(-tol), Ok(()), "{ts}: clock skew either way");
+        assert_eq!(
+            at(tol + Duration::milliseconds(1)),
+            Err(SignatureError::TimestampTooOld),
+            "{ts}"
+        );
+        assert_eq!(
+            at(-tol - Duration::milliseconds(1)),
+            Err(SignatureError::TimestampTooNew),
+            "{ts}"
+        );
+    }
+    // Milliseconds keep their precision: 499 ms past the window is stale, 1 ms inside is not.
+    let header = signature_header(&secret(), None, None, "1704908010499");
+    let n = Notification {
+        data_id: None,
+        request_id: None,
+        signature: Some(&header),
+    };
+    let edge = signed + Duration::milliseconds(499) + tol;
+    assert_eq!(verify(&secret(), &n, edge, tol), Ok(()));
+    assert_eq!(
+        verify(&secret(), &n, edge + Duration::milliseconds(1), tol),
+        Err(SignatureError::TimestampTooOld)
+    );
+}
+
+#[test]
+fn a_unit_is_never_guessed_from_the_value() {
+    // Read as seconds, today's milliseconds would be ~55,000 years away; read as milliseconds,
+    // today's seconds would be January 1970. Length alone decides, so both are "now".
+    let now = at_secs(1_764_900_000);
+    assert_eq!(parse_ts("1764900000"), Ok(now));
+    assert_eq!(parse_ts("1764900000000"), Ok(now));
+    // Microseconds and 11/12-digit values have no unit Mercado Pago uses: refused, even signed.
+    for ts in ["1764900000000000", "17649000000", "176490000000"] {
+        let header = signature_header(&secret(), None, None, ts);
+        let n = Notification {
+            data_id: None,
+            request_id: None,
+            signature: Some(&header),
+        };
+        assert_eq!(
+            verify(&secret(), &n, now, DEFAULT_TOLERANCE),
+            Err(SignatureError::InvalidTimestamp),
+            "{ts}"
+        );
+    }
 }
 
 #[test]

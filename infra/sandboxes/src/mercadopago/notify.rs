@@ -121,6 +121,14 @@ async fn deliver(shared: SharedState, delivery: Delivery, generation: u64) {
 async fn attempt_once(shared: &SharedState, delivery: &Delivery, attempt: u32) -> bool {
     let now = OffsetDateTime::now_utc();
     let request_id = uuid_v4();
+    // Unix seconds, 10 digits, as Mercado Pago sends: the docs' example header
+    // `ts=1704908010,v1=…` (devsite-docs guides/additional-content/your-integrations/webhooks.en.md,
+    // whose prose says "milliseconds"), and every official validator since the August 2026 fix
+    // for sdk-nodejs issue #458 reads `ts` as seconds (sdk-nodejs src/utils/webhook/index.ts,
+    // sdk-python mercadopago/webhook/validator.py, sdk-php
+    // src/MercadoPago/Webhook/WebhookSignatureValidator.php, sdk-java
+    // src/main/java/com/mercadopago/webhook/WebhookSignatureValidator.java). See
+    // docs/mercadopago-signatures.md; tests/mercadopago_node.rs checks it with the Node SDK.
     let ts = now.unix_timestamp().to_string();
     let id = delivery.resource_id.to_string();
     let (query, body, user_agent, signature) = match delivery.kind {
