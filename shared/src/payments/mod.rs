@@ -13,6 +13,7 @@ pub mod intake;
 pub mod mercadopago;
 pub mod model;
 pub mod money;
+pub mod notices;
 pub mod provider;
 pub mod queue;
 pub mod reconcile;
