@@ -91,10 +91,10 @@ pub struct NotificationAttempt {
     pub sent_at: String,
 }
 
-#[derive(Debug)]
 /// How many API requests the log keeps.
 pub const REQUEST_LOG: usize = 50_000;
 
+#[derive(Debug)]
 pub struct Store {
     pub payments: BTreeMap<i64, Payment>,
     pub preferences: HashMap<String, Preference>,
