@@ -9,6 +9,7 @@
 //! `order.paid`. [`reconcile`] re-checks payments whose notifications never came.
 
 pub mod creds;
+pub mod due;
 pub mod intake;
 pub mod mercadopago;
 pub mod model;

@@ -10,6 +10,7 @@
 //!   commit and the emit, and its message was lost too) for longer than [`MARKER_GRACE`]:
 //!   re-announced. The emit dedupes on `order.paid:<order>`, so this never sends it twice.
 
+use super::due;
 use super::queue::{self, Job};
 use super::store;
 use crate::error::ApiError;
@@ -69,18 +70,18 @@ pub async fn run(state: &AppState) -> Result<(), ApiError> {
     let now_ms = unix_ms(now);
     let (mut checked, mut announced) = (0usize, 0usize);
     for shard in 0..store::SHARDS {
-        for due in store::due(state, store::PAYMENT_DUE, shard, now_ms, PER_SHARD).await? {
+        for due in due::due(state, store::PAYMENT_DUE, shard, now_ms, PER_SHARD).await? {
             let Ok(payment_id) = due.id.parse::<PaymentId>() else {
                 continue;
             };
             // Queued first, then rescheduled: a crash in between repeats a check, never skips one.
             queue::send(state, &due.project, Job::Reconcile { payment_id }).await?;
             let next = next_check(payment_id.timestamp_ms(), now_ms);
-            store::reschedule(state, &due.project, &payment_id, &due.sk, next).await?;
+            due::reschedule(state, &due.project, &payment_id, &due.sk, next).await?;
             checked += 1;
         }
         let stale = unix_ms(now - MARKER_GRACE);
-        for due in store::due(state, store::MARKER_DUE, shard, stale, PER_SHARD).await? {
+        for due in due::due(state, store::MARKER_DUE, shard, stale, PER_SHARD).await? {
             let job = Job::Announce { order_id: due.id };
             queue::send(state, &due.project, job).await?;
             announced += 1;
