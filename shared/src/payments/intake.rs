@@ -152,8 +152,16 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
     }
     // Deliberately no `project.active` check here nor in the sync: a buyer may already have
     // paid a deactivated shop, so its payments keep settling (README, Payments).
-    let Some(creds) = creds::get(state, &project.id).await? else {
-        return Err(creds::not_configured());
+    let creds = match creds::get(state, &project.id).await {
+        Ok(Some(creds)) => creds,
+        Ok(None) => {
+            release().await;
+            return Err(creds::not_configured());
+        }
+        Err(e) => {
+            release().await;
+            return Err(e);
+        }
     };
     if webhook {
         let n = Notification {

@@ -295,10 +295,11 @@ async fn announce_order(
     let Some(payment) = m.payment_id.parse::<PaymentId>().ok() else {
         return Ok(());
     };
-    if let Some(p) = store::get(state, &project.id, &payment).await? {
-        announce(state, project, &p).await?;
+    match store::get(state, &project.id, &payment).await? {
+        Some(p) => announce(state, project, &p).await,
+        // Nothing left to announce: take the marker out of the sweep.
+        None => store::marker_emitted(state, &project.id, order_id).await,
     }
-    Ok(())
 }
 
 /// Re-checks one payment: every provider payment already known plus any the provider lists
