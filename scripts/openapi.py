@@ -667,10 +667,11 @@ op("POST", "/whatsapp/{project_id}/webhook", "provider-intake", "receiveWhatsApp
                  "description": "`sha256=<hex HMAC of the raw body with the app secret>`"}],
    request={"required": True, "content": {"application/json": {"schema": ANY_OBJ}}}, security=PUBLIC)
 op("POST", "/mercadopago/{project_id}/notifications", "provider-intake", "receiveMercadoPagoNotification",
-   "Mercado Pago webhooks (`?data.id=&type=`, signed with `x-signature`) and IPNs (`?id=&topic=`)",
-   {"200": {"description": "Received (or ignored)", "content": {"application/json": {"schema": {"type": "object", "properties": {
-       "received": {"type": "boolean"}, "ignored": {"type": "boolean"}}}}}},
-    **errors(400, 401, 404, 503)},
+   "Mercado Pago webhooks (`?data.id=&type=`, signed with `x-signature`) and IPNs (`?id=&topic=`); "
+   "repeats of one IPN id within 60 s are dropped, and over the project's intake limit the answer is 429 (Mercado Pago retries)",
+   {"200": {"description": "Received (or ignored, or a dropped repeat)", "content": {"application/json": {"schema": {"type": "object", "properties": {
+       "received": {"type": "boolean"}, "ignored": {"type": "boolean"}, "duplicate": {"type": "boolean"}}}}}},
+    **errors(400, 401, 404, 409, 429, 503)},
    params=[PRJ, query("data.id", "Resource id (webhooks)"), query("type", "`payment`, `merchant_order` (webhooks)"),
            query("id", "Resource id (IPN)"), query("topic", "`payment`, `merchant_order` (IPN)"),
            {"name": "x-signature", "in": "header", "required": False, "schema": STR, "description": "`ts=…,v1=<hex>`"},

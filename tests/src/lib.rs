@@ -117,6 +117,17 @@ pub async fn dedicated() -> Stack {
     }
 }
 
+/// [`dedicated`] with options of the caller's (e.g. an empty `public_api_url`).
+pub async fn dedicated_with(adjust: impl FnOnce(&mut StackOptions)) -> Stack {
+    let _ = logs();
+    let mut options = options();
+    adjust(&mut options);
+    match Stack::start(options).await {
+        Ok(stack) => stack,
+        Err(e) => panic!("the local stack did not start: {e} (run `make bootstrap` first?)"),
+    }
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -203,6 +203,21 @@ pub fn event(req: &Incoming<'_>, route: &Route, path_params: Map<String, Value>)
         Value::String(req.source_ip.clone()),
     );
     headers.insert("x-forwarded-proto".into(), Value::String("http".into()));
+    // Like API Gateway: `domainName` is the host the client called, the port goes in
+    // X-Forwarded-Port (functions build their own public URL from these).
+    let host = req
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let (domain, port) = match host.rsplit_once(':') {
+        Some((d, p)) if !d.is_empty() && p.parse::<u16>().is_ok() => (d, Some(p)),
+        _ => (host, None),
+    };
+    if let Some(port) = port {
+        headers.insert("x-forwarded-port".into(), Value::String(port.to_owned()));
+    }
+    let domain_prefix = domain.split('.').next().unwrap_or(domain);
     let mut query = Map::new();
     for pair in req.raw_query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -247,8 +262,8 @@ pub fn event(req: &Incoming<'_>, route: &Route, path_params: Map<String, Value>)
         "requestContext": {
             "accountId": crate::provision::ACCOUNT,
             "apiId": "local",
-            "domainName": "127.0.0.1",
-            "domainPrefix": "127",
+            "domainName": domain,
+            "domainPrefix": domain_prefix,
             "http": {
                 "method": req.method,
                 "path": req.path,

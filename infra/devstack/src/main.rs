@@ -44,6 +44,7 @@ async fn run() -> Result<(), String> {
         stack_name: "mostrador-local".into(),
         persistent: true,
         logs_dir: Some(root.join(".dev/logs")),
+        public_api_url: None,
     };
     let stack = Stack::start(options).await.map_err(|e| e.to_string())?;
     write_env_file(&root, &stack).map_err(|e| format!("writing .dev/env: {e}"))?;

@@ -48,6 +48,9 @@ pub struct StackOptions {
     pub persistent: bool,
     /// Where emulator output goes; `None` discards it.
     pub logs_dir: Option<PathBuf>,
+    /// The `PublicApiUrl` parameter; `None` sets the gateway's own URL, `Some("")` is a first
+    /// deploy that has none.
+    pub public_api_url: Option<String>,
 }
 
 impl StackOptions {
@@ -64,6 +67,7 @@ impl StackOptions {
             stack_name: format!("test{}", std::process::id()),
             persistent: false,
             logs_dir: None,
+            public_api_url: None,
         }
     }
 }
@@ -260,7 +264,13 @@ impl Stack {
         // What `sam deploy --parameter-overrides` would set for a deployment pointed at the
         // sandboxes: the providers' base URLs, the public URL, loopback allowed for webhooks.
         for (name, value) in [
-            ("PublicApiUrl", api_url.clone()),
+            (
+                "PublicApiUrl",
+                options
+                    .public_api_url
+                    .clone()
+                    .unwrap_or_else(|| api_url.clone()),
+            ),
             ("WhatsAppApiBaseUrl", sandboxes.whatsapp.base_url.clone()),
             (
                 "MercadoPagoApiBaseUrl",

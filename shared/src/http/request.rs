@@ -18,6 +18,9 @@ pub struct ApiRequest {
     pub method: Method,
     pub path: String,
     pub headers: HeaderMap,
+    /// API Gateway's `requestContext.domainName`: the host the client called (the
+    /// `execute-api` host or a custom domain).
+    pub domain_name: Option<String>,
     path_params: HashMap<String, String>,
     query: HashMap<String, Vec<String>>,
     body: Vec<u8>,
@@ -25,14 +28,15 @@ pub struct ApiRequest {
 
 impl ApiRequest {
     pub fn from_lambda(req: lambda_http::Request) -> Self {
-        let (route_key, request_id) = match req.request_context_ref() {
+        let (route_key, request_id, domain_name) = match req.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(ctx)) => (
                 ctx.route_key
                     .clone()
                     .unwrap_or_else(|| "$default".to_owned()),
                 ctx.request_id.clone().unwrap_or_default(),
+                ctx.domain_name.clone().filter(|d| !d.is_empty()),
             ),
-            _ => ("$default".to_owned(), String::new()),
+            _ => ("$default".to_owned(), String::new(), None),
         };
         let request_id = if request_id.is_empty() {
             ulid::Ulid::new().to_string()
@@ -77,6 +81,7 @@ impl ApiRequest {
             method: parts.method,
             path: parts.uri.path().to_owned(),
             headers: parts.headers,
+            domain_name,
             path_params,
             query,
             body,

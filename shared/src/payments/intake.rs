@@ -4,9 +4,11 @@
 //! Webhooks (`?data.id=&type=`) must carry a valid `x-signature` for the project's secret
 //! (401 otherwise); IPN (`?topic=&id=`) cannot be authenticated and is only a hint. Either way
 //! nothing is trusted: the intake enqueues ids for the sync, which re-fetches with the
-//! project's token, and answers 200 at once.
+//! project's token, and answers 200 at once. Repeated IPN ids and floods are cut short before
+//! any secret read or provider call ([`notices`]).
 
 use super::creds;
+use super::notices;
 use super::queue::{self, Job};
 use crate::error::ApiError;
 use crate::http::{json, ApiRequest};
@@ -28,12 +30,51 @@ pub fn handler(
     async move { handle(state, req).await }.boxed()
 }
 
-/// The notification URL Mercado Pago is given for a project.
-pub fn notification_url(state: &AppState, project: &ProjectId) -> String {
-    format!(
-        "{}/mercadopago/{project}/notifications",
-        state.config.public_api_url
-    )
+/// The notification URL Mercado Pago is given for a project: under `PUBLIC_API_URL` when set
+/// (a custom domain), else under the API's own URL as this request reached it.
+///
+/// Why not put the HttpApi's URL into the functions' environment with a template `!Sub`? The
+/// functions are the API's integrations, so the API depends on them; a function environment
+/// that depends on the API closes a circular dependency CloudFormation refuses. The request
+/// knows the host instead: `requestContext.domainName` (API Gateway fills it, the client
+/// cannot), and with the `$default` stage there is no stage path to add.
+pub fn notification_url(
+    state: &AppState,
+    project: &ProjectId,
+    req: &ApiRequest,
+) -> Result<String, ApiError> {
+    let base = match state.config.public_api_url.trim_end_matches('/') {
+        "" => api_base(req).ok_or_else(|| {
+            ApiError::unavailable(
+                "payments_unconfigured",
+                "PUBLIC_API_URL is not set and the API's own URL is unknown; payments cannot receive notifications",
+            )
+        })?,
+        set => set.to_owned(),
+    };
+    Ok(format!("{base}/mercadopago/{project}/notifications"))
+}
+
+/// `https://<domainName>` as API Gateway reports it; the scheme and a non-default port come
+/// from `X-Forwarded-Proto`/`X-Forwarded-Port`, which API Gateway sets (https, 443) and the
+/// local gateway too (http, its port).
+fn api_base(req: &ApiRequest) -> Option<String> {
+    let host = req.domain_name.as_deref()?;
+    let valid = |c: u8| c.is_ascii_alphanumeric() || b"-.".contains(&c);
+    if host.len() > 253 || !host.bytes().all(valid) {
+        return None;
+    }
+    let scheme = match req.header("x-forwarded-proto") {
+        Some("http") => "http",
+        _ => "https",
+    };
+    let default_port = if scheme == "http" { "80" } else { "443" };
+    match req.header("x-forwarded-port") {
+        Some(port) if port != default_port && port.parse::<u16>().is_ok() => {
+            Some(format!("{scheme}://{host}:{port}"))
+        }
+        _ => Some(format!("{scheme}://{host}")),
+    }
 }
 
 fn numeric(id: &str) -> bool {
@@ -66,29 +107,8 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
             ))
         }
     };
-    let Some(creds) = creds::get(state, &project.id).await? else {
-        return Err(creds::not_configured());
-    };
-    if webhook {
-        let n = Notification {
-            data_id: Some(id),
-            request_id: req.header(sig::HEADER_REQUEST_ID),
-            signature: req.header(sig::HEADER_SIGNATURE),
-        };
-        if let Err(e) = sig::verify(
-            &creds.webhook_secret,
-            &n,
-            state.clock.now(),
-            DEFAULT_TOLERANCE,
-        ) {
-            tracing::warn!(reason = %e, "Mercado Pago webhook signature rejected");
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_signature",
-                "the x-signature header does not verify",
-            ));
-        }
-    }
+    // Cheap checks first (issue 15, item 9): the resource id's shape, then the dedupe and
+    // the intake limit, each one DynamoDB write; only then the Secrets Manager read.
     let job = match topic {
         "payment" if numeric(id) => Job::ProviderPayment {
             provider_payment_id: id.to_owned(),
@@ -111,6 +131,61 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
             )
         }
     };
-    queue::send(state, &project.id, job).await?;
+    let now = state.clock.now();
+    // Signed webhooks are not deduplicated: only Mercado Pago can send them, and two of them
+    // for one id are two changes. Unsigned IPN repeats are what a flood looks like.
+    let claimed = !webhook;
+    if claimed && !notices::claim(state, &project.id, topic, id, now).await? {
+        return json(
+            StatusCode::OK,
+            &serde_json::json!({"received": true, "duplicate": true}),
+        );
+    }
+    let release = || async {
+        if claimed {
+            notices::release(state, &project.id, topic, id).await;
+        }
+    };
+    if let Err(e) = notices::admit(state, &project.id, now).await {
+        release().await;
+        return Err(e);
+    }
+    // Deliberately no `project.active` check here nor in the sync: a buyer may already have
+    // paid a deactivated shop, so its payments keep settling (README, Payments).
+    let creds = match creds::get(state, &project.id).await {
+        Ok(Some(creds)) => creds,
+        Ok(None) => {
+            release().await;
+            return Err(creds::not_configured());
+        }
+        Err(e) => {
+            release().await;
+            return Err(e);
+        }
+    };
+    if webhook {
+        let n = Notification {
+            data_id: Some(id),
+            request_id: req.header(sig::HEADER_REQUEST_ID),
+            signature: req.header(sig::HEADER_SIGNATURE),
+        };
+        if let Err(e) = sig::verify(
+            &creds.webhook_secret,
+            &n,
+            state.clock.now(),
+            DEFAULT_TOLERANCE,
+        ) {
+            tracing::warn!(reason = %e, "Mercado Pago webhook signature rejected");
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_signature",
+                "the x-signature header does not verify",
+            ));
+        }
+    }
+    if let Err(e) = queue::send(state, &project.id, job).await {
+        release().await;
+        return Err(e);
+    }
     json(StatusCode::OK, &serde_json::json!({"received": true}))
 }

@@ -9,10 +9,12 @@
 //! `order.paid`. [`reconcile`] re-checks payments whose notifications never came.
 
 pub mod creds;
+pub mod due;
 pub mod intake;
 pub mod mercadopago;
 pub mod model;
 pub mod money;
+pub mod notices;
 pub mod provider;
 pub mod queue;
 pub mod reconcile;

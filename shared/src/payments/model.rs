@@ -272,6 +272,10 @@ pub struct Payment {
     /// Reconciliation gave up on it (see `sync::GIVE_UP`); notifications still apply.
     #[serde(default)]
     pub closed: bool,
+    /// When the reconciler next asks the provider about it (Unix ms); `None` until the first
+    /// check is claimed (then `reconcile::first_check`). See `reconcile::next_check`.
+    #[serde(default)]
+    pub next_check_ms: Option<u64>,
     /// Optimistic concurrency: every write bumps it and is conditional on the old value.
     pub version: u64,
     pub created_at: String,

@@ -14,6 +14,8 @@ pub enum Job {
     ProviderOrder { provider_order_id: String },
     /// Re-check one of our payments (reconciliation).
     Reconcile { payment_id: PaymentId },
+    /// Announce an order whose order-paid marker says `order.paid` did not go out yet.
+    Announce { order_id: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -116,12 +116,7 @@ async fn create(
     let creds = creds::get(state, &caller.project.id)
         .await?
         .ok_or_else(creds::not_configured)?;
-    if state.config.public_api_url.is_empty() {
-        return Err(ApiError::unavailable(
-            "payments_unconfigured",
-            "PUBLIC_API_URL is not set; payments cannot receive notifications",
-        ));
-    }
+    let notification_url = intake::notification_url(state, &caller.project.id, req)?;
     let now = state.clock.now();
     usage::consume(state, &caller.project, Metric::Payments, now).await?;
     let id = PaymentId::at(now);
@@ -144,6 +139,7 @@ async fn create(
         redirect_url: None,
         attempts: Attempts::new(),
         closed: false,
+        next_check_ms: None,
         version: 1,
         created_at: at.clone(),
         updated_at: at,
@@ -158,7 +154,7 @@ async fn create(
         description: valid.description,
         items: valid.items,
         payer_email: valid.payer_email,
-        notification_url: intake::notification_url(state, &caller.project.id),
+        notification_url,
         back_urls: body.back_urls.clone(),
         idempotency_key: provider_key(caller, req, &id.to_string()),
     };

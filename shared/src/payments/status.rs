@@ -63,6 +63,14 @@ impl Status {
         )
     }
 
+    /// Whether first seeing a payment in this status pays its order (`order.paid`): money
+    /// collected and not (yet) returned. A payment first seen already refunded or charged back
+    /// (its approval notification was lost) never paid the order as far as the shop can act
+    /// on it, so it emits no `order.paid`; its `payment.updated` carries the truth.
+    pub fn pays_order(self) -> bool {
+        matches!(self, Self::Paid | Self::PartiallyRefunded | Self::Disputed)
+    }
+
     fn rank(self) -> u8 {
         match self {
             Self::Pending => 0,
@@ -99,6 +107,12 @@ pub fn normalise(mp_status: &str, detail: &str, refunded_minor: u64) -> Option<S
         "charged_back" => Status::ChargedBack,
         _ => return None,
     })
+}
+
+/// Whether a change from `before` to `after` pays the order (writes the order-paid marker):
+/// the payment was not paid before and now [`Status::pays_order`].
+pub fn newly_pays_order(before: Status, after: Status) -> bool {
+    !before.is_paid() && after.pays_order()
 }
 
 /// One provider payment as last applied.
@@ -225,6 +239,19 @@ mod tests {
         assert_eq!((id.as_str(), d.status), ("2", Status::Refunded));
     }
 
+    #[test]
+    fn only_collected_unreturned_money_pays_the_order() {
+        let paying: Vec<_> = Status::ALL.into_iter().filter(|s| s.pays_order()).collect();
+        assert_eq!(
+            paying,
+            [Status::Paid, Status::PartiallyRefunded, Status::Disputed]
+        );
+        // Everything that pays an order is paid; refunded and charged back are paid but do not.
+        assert!(paying.iter().all(|s| s.is_paid()));
+        assert!(Status::Refunded.is_paid() && !Status::Refunded.pays_order());
+        assert!(Status::ChargedBack.is_paid() && !Status::ChargedBack.pays_order());
+    }
+
     fn any_status() -> impl Strategy<Value = Status> {
         (0usize..8).prop_map(|i| Status::ALL[i])
     }
@@ -258,6 +285,30 @@ mod tests {
             }
             let ever_paid = steps.iter().any(|(_, s, _)| s.is_paid());
             prop_assert_eq!(became_paid, usize::from(ever_paid));
+        }
+
+        /// `order.paid` (the sync's rule over the payment's status before and after each
+        /// observation) fires at most once, and never when no observation was of collected,
+        /// unreturned money (e.g. the approval was lost and the first news is a refund).
+        #[test]
+        fn order_paid_at_most_once_and_never_from_a_refund_alone(
+            steps in proptest::collection::vec((0u8..3, any_status(), 0u64..3), 0..40)
+        ) {
+            let mut attempts = Attempts::new();
+            let mut fired = 0;
+            for (n, (attempt, status, refunded)) in steps.iter().enumerate() {
+                let before = decisive(&attempts).map_or(Status::Pending, |(_, a)| a.status);
+                let refunded = if status.is_paid() { *refunded } else { 0 };
+                observe(&mut attempts, &attempt.to_string(), att(*status, refunded, n as u32));
+                let after = decisive(&attempts).map_or(Status::Pending, |(_, a)| a.status);
+                if newly_pays_order(before, after) {
+                    fired += 1;
+                }
+            }
+            prop_assert!(fired <= 1);
+            if !steps.iter().any(|(_, s, _)| s.pays_order()) {
+                prop_assert_eq!(fired, 0);
+            }
         }
 
         /// The refunded amount of an attempt only ever grows.

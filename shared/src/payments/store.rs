@@ -2,6 +2,7 @@
 //! first and builds the keys itself.
 
 use super::model::Payment;
+use super::reconcile;
 use super::status::Status;
 use crate::db::{self, storage_error, Item};
 use crate::error::ApiError;
@@ -9,10 +10,14 @@ use crate::ids::{PaymentId, ProjectId};
 use crate::AppState;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
-/// Shards of the sparse `due` index for pending payments.
+/// Shards of the sparse `due` index for pending payments (and unannounced order-paid markers).
 pub const SHARDS: u32 = 16;
+/// `due` partition prefix of watched payments.
+pub const PAYMENT_DUE: &str = "PENDING";
+/// `due` partition prefix of order-paid markers whose `order.paid` is not out yet.
+pub const MARKER_DUE: &str = "PAIDMARK";
 
-fn pay_pk(project: &ProjectId) -> String {
+pub(super) fn pay_pk(project: &ProjectId) -> String {
     format!("P#{project}#PAY")
 }
 
@@ -28,9 +33,25 @@ pub fn shard(id: &PaymentId) -> u32 {
     crc32fast::hash(id.to_string().as_bytes()) % SHARDS
 }
 
+fn marker_shard(order_id: &str) -> u32 {
+    crc32fast::hash(order_id.as_bytes()) % SHARDS
+}
+
 /// Whether the reconciler should keep looking at a payment in this status.
 pub fn watched(status: Status) -> bool {
     matches!(status, Status::Pending | Status::Failed)
+}
+
+/// When the reconciler next checks `p` (Unix ms).
+pub fn next_check(p: &Payment) -> u64 {
+    p.next_check_ms
+        .unwrap_or_else(|| reconcile::first_check(p.id.timestamp_ms()))
+}
+
+/// The `due` sort key of a watched payment: its next check time first, so the reconciler
+/// reads payments in the order they are due.
+fn check_sk(p: &Payment, at_ms: u64) -> String {
+    format!("{at_ms:013}#{}#{}", p.project_id, p.id)
 }
 
 fn item(p: &Payment) -> Result<Item, ApiError> {
@@ -50,15 +71,7 @@ fn item(p: &Payment) -> Result<Item, ApiError> {
     item.insert("gsi2sk".into(), db::s(&id));
     if watched(p.status) && !p.closed {
         item.insert("duepk".into(), db::s(format!("PENDING#{}", shard(&p.id))));
-        item.insert(
-            "duesk".into(),
-            db::s(format!(
-                "{:013}#{}#{}",
-                p.id.timestamp_ms(),
-                p.project_id,
-                id
-            )),
-        );
+        item.insert("duesk".into(), db::s(check_sk(p, next_check(p))));
     }
     Ok(item)
 }
@@ -281,6 +294,17 @@ pub async fn commit_change(
             "emitted".into(),
             aws_sdk_dynamodb::types::AttributeValue::Bool(false),
         );
+        // Until `order.paid` is out the marker sits in the `due` index, so the reconciler can
+        // re-announce it if the sync dies between this commit and the emit.
+        let now_ms = reconcile::unix_ms(state.clock.now());
+        m.insert(
+            "duepk".into(),
+            db::s(format!("{MARKER_DUE}#{}", marker_shard(&p.order_id))),
+        );
+        m.insert(
+            "duesk".into(),
+            db::s(format!("{now_ms:013}#{}#{}", p.project_id, p.order_id)),
+        );
         items.push(
             TransactWriteItem::builder()
                 .put(
@@ -350,43 +374,11 @@ pub async fn marker_emitted(
         .table_name(&state.config.table_name)
         .key("pk", db::s(marker_pk(project, order_id)))
         .key("sk", db::s("PAID"))
-        .update_expression("SET emitted = :t")
+        .update_expression("SET emitted = :t REMOVE duepk, duesk")
         .condition_expression("attribute_exists(pk)")
         .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
         .send()
         .await
         .map_err(storage_error)?;
     Ok(())
-}
-
-/// Watched payments created before `before_ms`, from one shard: (project, payment).
-pub async fn due(
-    state: &AppState,
-    shard: u32,
-    before_ms: u64,
-    limit: i32,
-) -> Result<Vec<(ProjectId, PaymentId)>, ApiError> {
-    let out = state
-        .dynamodb
-        .query()
-        .table_name(&state.config.table_name)
-        .index_name("due")
-        .key_condition_expression("duepk = :p AND duesk < :b")
-        .expression_attribute_values(":p", db::s(format!("PENDING#{shard}")))
-        .expression_attribute_values(":b", db::s(format!("{before_ms:013}")))
-        .limit(limit)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    Ok(out
-        .items
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|i| {
-            let sk = i.get("duesk")?.as_s().ok()?;
-            let mut parts = sk.split('#');
-            let _ms = parts.next()?;
-            Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
-        })
-        .collect())
 }

@@ -114,6 +114,9 @@ async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result
         Job::Reconcile { payment_id } => {
             reconcile(state, &project, provider.as_ref(), payment_id).await
         }
+        Job::Announce { order_id } => announce_order(state, &project, order_id)
+            .await
+            .map_err(SyncError::Storage),
     };
     match result {
         Ok(()) => Ok(()),
@@ -222,7 +225,9 @@ pub async fn apply(
             &current.status_detail,
         );
         let committed = if visible_change {
-            let newly_paid = !current.status.is_paid() && next.status.is_paid();
+            // A payment first seen refunded or charged back pays nothing (see
+            // `Status::pays_order`): no marker, so no `order.paid`.
+            let newly_paid = status::newly_pays_order(current.status, next.status);
             let marker = newly_paid
                 && store::marker(state, &project.id, &next.order_id)
                     .await?
@@ -273,6 +278,28 @@ pub async fn announce(state: &AppState, project: &Project, p: &Payment) -> Resul
         }
     }
     Ok(())
+}
+
+/// Re-announces an order whose marker was committed but whose `order.paid` never went out.
+async fn announce_order(
+    state: &AppState,
+    project: &Project,
+    order_id: &str,
+) -> Result<(), ApiError> {
+    let Some(m) = store::marker(state, &project.id, order_id).await? else {
+        return Ok(());
+    };
+    if m.emitted {
+        return Ok(());
+    }
+    let Some(payment) = m.payment_id.parse::<PaymentId>().ok() else {
+        return Ok(());
+    };
+    match store::get(state, &project.id, &payment).await? {
+        Some(p) => announce(state, project, &p).await,
+        // Nothing left to announce: take the marker out of the sweep.
+        None => store::marker_emitted(state, &project.id, order_id).await,
+    }
 }
 
 /// Re-checks one payment: every provider payment already known plus any the provider lists

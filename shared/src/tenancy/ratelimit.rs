@@ -81,6 +81,33 @@ pub async fn admit(
     now: OffsetDateTime,
 ) -> Result<Window, ApiError> {
     let limits = project.limits();
+    admit_scoped(
+        state,
+        &project.id.to_string(),
+        limits.requests_per_minute,
+        limits.requests_per_second,
+        now,
+    )
+    .await
+}
+
+/// The same exact limiter for another budget: `scope` names it (its windows are
+/// `RL#<scope>#<minute>`; start it with the project id so it stays the project's).
+pub async fn admit_scoped(
+    state: &AppState,
+    scope: &str,
+    per_minute: u32,
+    per_second: u32,
+    now: OffsetDateTime,
+) -> Result<Window, ApiError> {
+    struct Limits {
+        requests_per_minute: u32,
+        requests_per_second: u32,
+    }
+    let limits = Limits {
+        requests_per_minute: per_minute,
+        requests_per_second: per_second,
+    };
     let epoch = now.unix_timestamp();
     let minute = epoch.div_euclid(60);
     let second = epoch.rem_euclid(60);
@@ -90,7 +117,7 @@ pub async fn admit(
         .dynamodb
         .update_item()
         .table_name(&state.config.table_name)
-        .key("pk", db::s(format!("RL#{}#{minute}", project.id)))
+        .key("pk", db::s(format!("RL#{scope}#{minute}")))
         .key("sk", db::s("RL"))
         .update_expression("ADD n :one, #s :one SET expires_at = if_not_exists(expires_at, :ttl)")
         .condition_expression("(attribute_not_exists(n) OR n < :per_minute) AND (attribute_not_exists(#s) OR #s < :per_second)")

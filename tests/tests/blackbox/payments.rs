@@ -96,7 +96,7 @@ pub async fn wait_status(stack: &TestStack, p: &TestProject, id: &str, status: &
     );
 }
 
-async fn received(stack: &TestStack, path: &str, event_type: &str) -> usize {
+pub async fn received(stack: &TestStack, path: &str, event_type: &str) -> usize {
     let r = client()
         .get(format!(
             "{}/_receiver/requests?path={path}",

@@ -34,6 +34,7 @@ pub fn router() -> Router<SharedState> {
         .route("/_sandbox/faults", post(add_fault).delete(clear_faults))
         .route("/_sandbox/collectors/{id}", put(collector_settings))
         .route("/_sandbox/notifications", get(notifications))
+        .route("/_sandbox/requests", get(requests))
         .route("/_sandbox/reset", post(reset))
 }
 
@@ -286,6 +287,18 @@ async fn notifications(
         .filter_map(|n| serde_json::to_value(n).ok())
         .collect();
     Json(Value::Array(list))
+}
+
+/// `GET /_sandbox/requests?contains=…`: how many logged API requests (`METHOD /path?query`)
+/// contain the text, e.g. `GET /v1/payments/123`.
+async fn requests(
+    State(shared): State<SharedState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let store = shared.store();
+    let want = query.get("contains").map(String::as_str).unwrap_or("");
+    let count = store.requests.iter().filter(|r| r.contains(want)).count();
+    Json(json!({"count": count}))
 }
 
 async fn reset(State(shared): State<SharedState>) -> StatusCode {

@@ -51,6 +51,8 @@
 //!   with that status (Mercado Pago's error body); `DELETE /_sandbox/faults` clears them.
 //! - `PUT /_sandbox/collectors/{collector_id}` `{"webhook_secret", "webhook_url"}`.
 //! - `GET /_sandbox/notifications?kind=&topic=&resource_id=` → every delivery attempt.
+//! - `GET /_sandbox/requests?contains=` → how many logged API requests (`METHOD /path?query`,
+//!   the latest 50,000) contain the text.
 //! - `POST /_sandbox/reset` → forget everything; pending retries stop.
 
 mod checkout;
@@ -242,9 +244,16 @@ async fn inject_faults(
     request: Request,
     next: Next,
 ) -> Response {
-    let fault = shared
-        .store()
-        .take_fault(request.method().as_str(), request.uri().path());
+    let fault = {
+        let mut store = shared.store();
+        let uri = request.uri();
+        let line = match uri.query() {
+            Some(q) => format!("{} {}?{q}", request.method(), uri.path()),
+            None => format!("{} {}", request.method(), uri.path()),
+        };
+        store.log_request(line);
+        store.take_fault(request.method().as_str(), uri.path())
+    };
     if let Some(fault) = fault {
         if !fault.delay.is_zero() {
             tokio::time::sleep(fault.delay).await;

@@ -91,6 +91,9 @@ pub struct NotificationAttempt {
     pub sent_at: String,
 }
 
+/// How many API requests the log keeps.
+pub const REQUEST_LOG: usize = 50_000;
+
 #[derive(Debug)]
 pub struct Store {
     pub payments: BTreeMap<i64, Payment>,
@@ -102,6 +105,9 @@ pub struct Store {
     pub collectors: HashMap<i64, CollectorSettings>,
     pub faults: Vec<Fault>,
     pub notifications: Vec<NotificationAttempt>,
+    /// `METHOD /path?query` of the latest API requests (not the control API), newest last,
+    /// so tests can count what a function asked Mercado Pago.
+    pub requests: std::collections::VecDeque<String>,
     /// Bumped by reset (and by dropping the handle): pending retries of an older generation stop.
     pub generation: u64,
     next_id: i64,
@@ -119,9 +125,18 @@ impl Store {
             collectors: HashMap::new(),
             faults: Vec::new(),
             notifications: Vec::new(),
+            requests: std::collections::VecDeque::new(),
             generation: 0,
             next_id: random_id(),
         }
+    }
+
+    /// Records one API request, keeping the latest [`REQUEST_LOG`].
+    pub fn log_request(&mut self, line: String) {
+        if self.requests.len() >= REQUEST_LOG {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(line);
     }
 
     /// Forgets everything but keeps the generation moving forward.
