@@ -515,5 +515,6 @@ fn placeholder_config() -> Config {
         alert_email_from: None,
         log_level: "info".into(),
         health_timeout: std::time::Duration::from_secs(2),
+        ses_max_send_rate: 0,
     }
 }
