@@ -14,6 +14,7 @@ pub mod outage;
 pub mod pollers;
 pub mod provision;
 mod server;
+pub mod ses_front;
 pub mod stack;
 pub mod template;
 
