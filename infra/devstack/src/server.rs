@@ -199,12 +199,12 @@ async fn local_mail(State(app): State<App>) -> Response {
 
 /// `GET /_local/ses`: the SES front's faults and counters (see `ses_front.rs`).
 async fn ses_front_show(State(app): State<App>) -> Response {
-    let front = &app.inner.ses_front;
-    axum::Json(json!({"faults": front.faults(), "seen": front.seen()})).into_response()
+    let (rules, unmatched) = app.inner.ses_front.rules();
+    axum::Json(json!({"rules": rules, "unmatched_sends": unmatched})).into_response()
 }
 
-/// `POST /_local/ses` `{"max_send_rate": 5, "match": "shop.test", "accept_then_reset": 1}`:
-/// replaces the SES front's faults (`{}` clears them).
+/// `POST /_local/ses` `{"match": "shop.test", "max_send_rate": 5, "accept_then_reset": 1}`:
+/// sets the SES front's rule for `match` (no fault given: removes it).
 async fn ses_front_set(
     State(app): State<App>,
     axum::Json(faults): axum::Json<crate::ses_front::Faults>,

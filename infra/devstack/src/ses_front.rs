@@ -12,9 +12,10 @@
 //!   then closes the connection without answering: the provider accepted it, the caller cannot
 //!   know.
 //!
-//! Both apply only to requests whose body contains `match` when it is set (a project's sender
-//! domain, so one test's faults leave the rest of a shared stack alone). Controlled with
-//! `GET`/`POST /_local/ses` (see `server.rs`).
+//! Faults are rules keyed by `match`: a rule applies to requests whose body contains its
+//! `match` text (a project's sender domain, so one test's faults leave the rest of a shared
+//! stack alone); an empty `match` applies to every request. `POST /_local/ses` sets the rule of
+//! its `match` (a rule with no fault removes it); `GET /_local/ses` lists them (`server.rs`).
 //!
 //! The relay speaks plain HTTP/1.1 with `Content-Length` bodies, which is what the SDK sends.
 
@@ -29,9 +30,9 @@ pub struct Faults {
     /// E-mails per second accepted; more are answered 429. `None`: no limit.
     #[serde(default)]
     pub max_send_rate: Option<u32>,
-    /// Only requests whose body contains this text are disturbed. `None`: all.
+    /// Only requests whose body contains this text are disturbed. Empty: all.
     #[serde(default, rename = "match")]
-    pub matching: Option<String>,
+    pub matching: String,
     /// How many next matching sends are accepted by moto and then cut without an answer.
     #[serde(default)]
     pub accept_then_reset: u32,
@@ -46,11 +47,26 @@ pub struct Seen {
 }
 
 #[derive(Default)]
-struct State {
+struct Rule {
     faults: Faults,
     seen: Seen,
     /// The current one-second window and how many matching sends it let through.
     window: (i64, u32),
+}
+
+#[derive(Default)]
+struct State {
+    /// By `match` text.
+    rules: std::collections::BTreeMap<String, Rule>,
+    /// Sends no rule matched.
+    unmatched: u64,
+}
+
+/// One rule as `GET /_local/ses` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleView {
+    pub faults: Faults,
+    pub seen: Seen,
 }
 
 /// The relay's shared state and address.
@@ -94,51 +110,72 @@ impl SesFront {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn faults(&self) -> Faults {
-        self.lock().faults.clone()
+    /// Every rule, and how many sends no rule matched.
+    pub fn rules(&self) -> (Vec<RuleView>, u64) {
+        let state = self.lock();
+        let rules = state
+            .rules
+            .values()
+            .map(|r| RuleView {
+                faults: r.faults.clone(),
+                seen: r.seen.clone(),
+            })
+            .collect();
+        (rules, state.unmatched)
     }
 
-    pub fn seen(&self) -> Seen {
-        self.lock().seen.clone()
-    }
-
-    /// Replaces the faults (and restarts the rate window).
+    /// Sets the rule of `faults.matching` (restarting its rate window); a rule without any
+    /// fault removes it.
     pub fn set(&self, faults: Faults) {
         let mut state = self.lock();
-        state.faults = faults;
-        state.window = (0, 0);
+        let key = faults.matching.clone();
+        if faults.max_send_rate.is_none() && faults.accept_then_reset == 0 {
+            state.rules.remove(&key);
+            return;
+        }
+        let seen = state.rules.remove(&key).map(|r| r.seen).unwrap_or_default();
+        state.rules.insert(
+            key,
+            Rule {
+                faults,
+                seen,
+                window: (0, 0),
+            },
+        );
     }
 
     fn verdict(&self, method: &str, path: &str, body: &[u8]) -> Verdict {
         if method != "POST" || path != SEND_EMAIL_PATH {
             return Verdict::Pass;
         }
+        let text = String::from_utf8_lossy(body);
         let mut state = self.lock();
-        let matches = match &state.faults.matching {
-            Some(text) => String::from_utf8_lossy(body).contains(text.as_str()),
-            None => true,
-        };
-        if !matches {
-            state.seen.passed += 1;
+        let Some(rule) = state
+            .rules
+            .iter_mut()
+            .find(|(key, _)| text.contains(key.as_str()))
+            .map(|(_, rule)| rule)
+        else {
+            state.unmatched += 1;
             return Verdict::Pass;
-        }
-        if let Some(rate) = state.faults.max_send_rate {
+        };
+        if let Some(rate) = rule.faults.max_send_rate {
             let second = time::OffsetDateTime::now_utc().unix_timestamp();
-            if state.window.0 != second {
-                state.window = (second, 0);
+            if rule.window.0 != second {
+                rule.window = (second, 0);
             }
-            if state.window.1 >= rate {
-                state.seen.throttled += 1;
+            if rule.window.1 >= rate {
+                rule.seen.throttled += 1;
                 return Verdict::Throttle;
             }
-            state.window.1 += 1;
+            rule.window.1 += 1;
         }
-        if state.faults.accept_then_reset > 0 {
-            state.faults.accept_then_reset -= 1;
-            state.seen.reset += 1;
+        if rule.faults.accept_then_reset > 0 {
+            rule.faults.accept_then_reset -= 1;
+            rule.seen.reset += 1;
             return Verdict::Reset;
         }
-        state.seen.passed += 1;
+        rule.seen.passed += 1;
         Verdict::Pass
     }
 
