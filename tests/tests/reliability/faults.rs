@@ -63,7 +63,8 @@ pub async fn run(stack: &Stack, t: &TestStack, shops: &[Shop], size: Size) -> (R
         tokio::join!(load::run(t, shops, size), inject(stack, t, shops, size));
     run.accepted.extend(flaky_whatsapp(t, shops).await);
     faults.injected.push(Injected {
-        name: "WhatsApp throttling (130429 ×2, put back) and 5xx (131000 ×1, outcome unknown)".into(),
+        name: "WhatsApp throttling (130429 ×2, put back) and 5xx (131000 ×1, outcome unknown)"
+            .into(),
         detail: format!("{} messages to the sandbox's test numbers", shops.len() * 2),
     });
     (run, faults)
