@@ -22,6 +22,7 @@ pub const ENV_VARS: &[&str] = &[
     "ALERT_EMAIL_FROM",
     "LOG_LEVEL",
     "HEALTH_TIMEOUT_MS",
+    "SES_MAX_SEND_RATE",
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +61,10 @@ pub struct Config {
     /// `HEALTH_TIMEOUT_MS`: how long one dependency check may take before it counts as down
     /// (default 2000).
     pub health_timeout: Duration,
+    /// `SES_MAX_SEND_RATE`: the SES account's maximum send rate (e-mails per second, all
+    /// projects together; default 14). The sender never exceeds it (`notifications::send_rate`);
+    /// 0 disables the limit.
+    pub ses_max_send_rate: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -94,6 +99,13 @@ impl Config {
                     name: "HEALTH_TIMEOUT_MS",
                     reason: format!("expected milliseconds between 1 and 60000, got {raw:?}"),
                 })?,
+        };
+        let ses_max_send_rate = match lookup("SES_MAX_SEND_RATE").as_deref().map(str::trim) {
+            None | Some("") => 14,
+            Some(raw) => raw.parse::<u32>().map_err(|_| ConfigError::Invalid {
+                name: "SES_MAX_SEND_RATE",
+                reason: format!("expected e-mails per second (0 = no limit), got {raw:?}"),
+            })?,
         };
         Ok(Self {
             table_name: required("TABLE_NAME")?,
@@ -134,6 +146,7 @@ impl Config {
                 .filter(|v| !v.is_empty()),
             log_level: lookup("LOG_LEVEL").unwrap_or_else(|| "info".to_owned()),
             health_timeout: Duration::from_millis(health_timeout_ms),
+            ses_max_send_rate,
         })
     }
 }
@@ -165,6 +178,7 @@ mod tests {
                     "HEALTH_TIMEOUT_MS",
                     "OUTBOUND_ALLOW_CIDRS",
                     "OUTBOUND_ALLOW_HTTP",
+                    "SES_MAX_SEND_RATE",
                 ]
                 .contains(name)
             })

@@ -149,13 +149,14 @@ impl<C> std::fmt::Debug for LazyClient<C> {
     }
 }
 
-/// One `ServiceClient` impl per SDK crate: the endpoint override and, when the benchmark asks
-/// for it (`aws_calls`), the call-logging interceptor.
+/// One `ServiceClient` impl per SDK crate: the endpoint override, the crate's own settings
+/// and, when the benchmark asks for it (`aws_calls`), the call-logging interceptor.
 macro_rules! service_client {
-    ($($sdk:ident),+) => {$(
+    ($($sdk:ident => $tweak:expr),+ $(,)?) => {$(
         impl ServiceClient for $sdk::Client {
             fn build(sdk: &SdkConfig, endpoint: Option<&str>) -> Self {
-                let mut b = $sdk::config::Builder::from(sdk);
+                let tweak: fn($sdk::config::Builder) -> $sdk::config::Builder = $tweak;
+                let mut b = tweak($sdk::config::Builder::from(sdk));
                 if let Some(url) = endpoint {
                     b = b.endpoint_url(url);
                 }
@@ -169,10 +170,14 @@ macro_rules! service_client {
 }
 
 service_client!(
-    aws_sdk_dynamodb,
-    aws_sdk_sqs,
-    aws_sdk_sesv2,
-    aws_sdk_secretsmanager
+    aws_sdk_dynamodb => |b| b,
+    aws_sdk_sqs => |b| b,
+    // One attempt per SendEmail: the SDK's standard retries resend after a connection reset
+    // (an `io` dispatch failure) even when SES had already accepted the message. Whether to
+    // try again is decided by `notifications::providers` (connect-phase failures and
+    // throttling only), so e-mail never goes out twice.
+    aws_sdk_sesv2 => |b| b.retry_config(aws_config::retry::RetryConfig::disabled()),
+    aws_sdk_secretsmanager => |b| b,
 );
 
 #[cfg(test)]
@@ -185,9 +190,11 @@ mod tests {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         let env = |name: &str| match name {
-            "LOG_LEVEL" | "HEALTH_TIMEOUT_MS" | "OUTBOUND_ALLOW_CIDRS" | "OUTBOUND_ALLOW_HTTP" => {
-                None
-            }
+            "LOG_LEVEL"
+            | "HEALTH_TIMEOUT_MS"
+            | "OUTBOUND_ALLOW_CIDRS"
+            | "OUTBOUND_ALLOW_HTTP"
+            | "SES_MAX_SEND_RATE" => None,
             other => Some(format!("value-of-{other}")),
         };
         let config = Config::from_lookup(env).unwrap();

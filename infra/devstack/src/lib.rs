@@ -15,6 +15,7 @@ pub mod outage;
 pub mod pollers;
 pub mod provision;
 mod server;
+pub mod ses_front;
 pub mod stack;
 pub mod template;
 

@@ -1,7 +1,9 @@
 //! Lambda's SQS event source mapping, locally: long-poll the queue, hand each batch to the
 //! consumer as an `SqsEvent`, delete what succeeded and leave the reported failures (or the
 //! whole batch, without `ReportBatchItemFailures`) to reappear after the visibility timeout
-//! and, after `maxReceiveCount`, to move to the dead-letter queue.
+//! and, after `maxReceiveCount`, to move to the dead-letter queue. A source with
+//! `ScalingConfig.MaximumConcurrency` gets that many polling loops (Lambda's cap on concurrent
+//! invocations for the source); without it, one.
 
 use crate::template::SqsSource;
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -12,6 +14,7 @@ use serde_json::{json, Map, Value};
 use std::time::Duration;
 use tokio::sync::watch;
 
+#[derive(Clone)]
 pub struct Poller {
     pub function: String,
     pub source: SqsSource,
@@ -22,6 +25,11 @@ pub struct Poller {
 }
 
 impl Poller {
+    /// How many loops of this poller run at once.
+    pub fn concurrency(&self) -> u32 {
+        self.source.maximum_concurrency.unwrap_or(1).max(1)
+    }
+
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let max = i32::try_from(self.source.batch_size.clamp(1, 10)).unwrap_or(10);
         loop {

@@ -34,6 +34,10 @@ pub async fn serve(
         .route("/_local/schedules/{binary}/run", post(run_schedule))
         .route("/_local/mail", axum::routing::get(local_mail))
         .route(
+            "/_local/ses",
+            axum::routing::get(ses_front_show).post(ses_front_set),
+        )
+        .route(
             "/_local/mail/identities/{identity}",
             post(local_mail_identity),
         )
@@ -191,6 +195,22 @@ async fn run_schedule(State(app): State<App>, Path(binary): Path<String>) -> Res
 async fn local_mail(State(app): State<App>) -> Response {
     let endpoint = app.inner.moto.lock().await.endpoint();
     crate::mail::list(endpoint).await
+}
+
+/// `GET /_local/ses`: the SES front's faults and counters (see `ses_front.rs`).
+async fn ses_front_show(State(app): State<App>) -> Response {
+    let (rules, unmatched) = app.inner.ses_front.rules();
+    axum::Json(json!({"rules": rules, "unmatched_sends": unmatched})).into_response()
+}
+
+/// `POST /_local/ses` `{"match": "shop.test", "max_send_rate": 5, "accept_then_reset": 1}`:
+/// sets the SES front's rule for `match` (no fault given: removes it).
+async fn ses_front_set(
+    State(app): State<App>,
+    axum::Json(faults): axum::Json<crate::ses_front::Faults>,
+) -> Response {
+    app.inner.ses_front.set(faults);
+    ses_front_show(State(app)).await
 }
 
 /// `POST /_local/mail/{message_id}/events/{kind}`: plays SES publishing an event for a sent

@@ -90,6 +90,8 @@ pub(crate) struct Inner {
     pub operator_token: String,
     /// The sandboxes' public ports, for `POST /_local/sandboxes/{name}/{stop,start}`.
     pub sandboxes: BTreeMap<&'static str, Switch>,
+    /// The SES front the functions send e-mail through (`/_local/ses`).
+    pub ses_front: Arc<crate::ses_front::SesFront>,
 }
 
 pub struct Stack {
@@ -215,10 +217,14 @@ impl Stack {
             ))
             .load()
             .await;
+        // The functions reach SES through the front, which can throttle and cut like SES.
+        let ses_front = crate::ses_front::SesFront::start(moto.endpoint())
+            .await
+            .map_err(|source| StackError::Listen { port: 0, source })?;
         let endpoints = Endpoints {
             dynamodb: Some(dynamodb.endpoint()),
             sqs: Some(moto.endpoint()),
-            ses: Some(moto.endpoint()),
+            ses: Some(ses_front.url.clone()),
             secrets_manager: Some(moto.endpoint()),
         };
         let admin = AppState::new(placeholder_config(), &sdk, &endpoints, Clock::system());
@@ -374,11 +380,14 @@ impl Stack {
                 ulid::Ulid::new().to_string().to_ascii_lowercase()
             ),
             sandboxes: std::mem::take(&mut sandboxes.switches),
+            ses_front,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         for poller in pollers {
-            tasks.push(tokio::spawn(poller.run(shutdown_rx.clone())));
+            for _ in 0..poller.concurrency() {
+                tasks.push(tokio::spawn(poller.clone().run(shutdown_rx.clone())));
+            }
         }
         for (binary, every, state, handler) in timers {
             let mut stop = shutdown_rx.clone();
@@ -525,5 +534,6 @@ fn placeholder_config() -> Config {
         alert_email_from: None,
         log_level: "info".into(),
         health_timeout: std::time::Duration::from_secs(2),
+        ses_max_send_rate: 0,
     }
 }

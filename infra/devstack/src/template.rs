@@ -114,6 +114,9 @@ pub struct SqsSource {
     pub batch_size: u32,
     pub batching_window_s: u32,
     pub report_batch_item_failures: bool,
+    /// `ScalingConfig.MaximumConcurrency`: how many invocations may run at once (the local
+    /// poller runs that many polling loops; without it, one).
+    pub maximum_concurrency: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -519,6 +522,10 @@ fn function(id: &str, resource: &Value, props: &Value) -> Result<Function, Templ
                     batching_window_s: number(ep.get("MaximumBatchingWindowInSeconds"))
                         .unwrap_or(0),
                     report_batch_item_failures: report,
+                    maximum_concurrency: number(
+                        ep.get("ScalingConfig")
+                            .and_then(|c| c.get("MaximumConcurrency")),
+                    ),
                 });
             }
             "Schedule" | "ScheduleV2" => {
@@ -608,7 +615,7 @@ Resources:
         Any: {Type: HttpApi, Properties: {ApiId: !Ref Api}}
         Work:
           Type: SQS
-          Properties: {Queue: !GetAtt Q.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures]}
+          Properties: {Queue: !GetAtt Q.Arn, BatchSize: 5, ScalingConfig: {MaximumConcurrency: 3}, FunctionResponseTypes: [ReportBatchItemFailures]}
 "#;
 
     #[test]
@@ -623,6 +630,7 @@ Resources:
         assert_eq!(keys, ["GET /x/{id}", "$default"]);
         assert_eq!(f.sqs_sources[0].batch_size, 5);
         assert!(f.sqs_sources[0].report_batch_item_failures);
+        assert_eq!(f.sqs_sources[0].maximum_concurrency, Some(3));
         assert!(t.global_env.contains_key("TABLE_NAME"));
     }
 

@@ -481,3 +481,17 @@ async fn subscription_handshake_checks_the_raw_challenge() {
     assert!(!outcome.ok);
     assert_eq!(outcome.status, Some(200));
 }
+
+#[tokio::test]
+async fn number_ending_0500_is_accepted_then_answered_500_once() {
+    let s = setup(Config::default()).await;
+    let (status, answer) = s.send(text("5491155550500")).await;
+    assert_eq!(status, 500, "{answer}");
+    assert_graph_error(&answer, 131000);
+    // The message went out all the same: recorded with a wamid.
+    let sent = s.wa.messages();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].wamid.is_some());
+    let (status, _) = s.send(text("5491155550500")).await;
+    assert_eq!(status, 200);
+}

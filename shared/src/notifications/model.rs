@@ -143,6 +143,10 @@ pub struct Notification {
     pub history: Vec<HistoryEntry>,
     pub created_at: String,
     pub updated_at: String,
+    /// The item's TTL (epoch seconds), read from storage (`store::create` writes it from the
+    /// plan's retention); the provider-message item copies it. Never part of the API view.
+    #[serde(default, skip_serializing)]
+    pub expires_at: Option<i64>,
 }
 
 impl Notification {
@@ -175,6 +179,15 @@ pub struct QueueMessage {
     pub v: u8,
     pub project_id: ProjectId,
     pub notification_id: NotificationId,
+    /// How many times this notification was put back because of throttling (our account-wide
+    /// send rate or the provider's "too many requests"). Throttling re-enqueues a fresh copy
+    /// instead of failing the receive, so it never uses up the queue's `maxReceiveCount`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub throttles: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use aws_sdk_sesv2::config::http::HttpResponse;
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 use serde_json::{json, Value};
@@ -12,17 +13,50 @@ use crate::templates::{Rendered, RenderedEmail};
 use crate::AppState;
 
 /// What one provider call achieved.
+///
+/// # Retry rule (never twice)
+/// Neither SES nor the Cloud API deduplicates a resent message, so a request is retried only
+/// when it provably did not reach the provider (connect phase: DNS, connection refused, TLS,
+/// connect timeout) or when the provider answered that it did not take it because of a rate
+/// limit. Anything after the request was written (read timeout, reset mid-response, a 5xx
+/// answer, an unreadable answer) is [`Outcome::Unknown`] and is never sent again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Accepted, with the provider's message id.
     Accepted(String),
-    /// Not accepted, and it may work later (throttling, 5xx, connection refused).
+    /// The request never reached the provider (connect phase); it may be tried again.
     Transient(String),
+    /// The provider answered "too many requests": not taken, try later (does not count as a
+    /// failed receive, see `sender`).
+    Throttled(String),
     /// Not accepted and never will be as is (rejected, bad recipient, bad credentials).
     Permanent(String),
-    /// The request may or may not have reached the provider (timeout after sending): resending
-    /// could duplicate the message, so it is not retried.
+    /// The request may or may not have been acted on (after it was written): resending could
+    /// duplicate the message, so it is not retried.
     Unknown(String),
+}
+
+/// Whether `err` (or one of its sources) is a failure to establish the connection, i.e. the
+/// request was never written. The SDK's `ConnectorError` kinds (`is_io`, `is_timeout`, …) do
+/// not say which phase failed (a reset while reading the answer is `io` too), but the HTTP
+/// client's own error does: hyper-util marks connect-phase failures (DNS, refused, TLS
+/// handshake, connect timeout) with `is_connect`.
+pub fn never_sent(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(h) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
+            if h.is_connect() {
+                return true;
+            }
+        }
+        if let Some(r) = e.downcast_ref::<reqwest::Error>() {
+            if r.is_connect() {
+                return true;
+            }
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// A `SendEmail` request for one recipient: simple content (HTML and/or text), the given
@@ -89,35 +123,48 @@ pub async fn send_email(
     }
 }
 
-fn classify_ses<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Outcome {
+/// SES error codes meaning "not taken: too many requests" (SES v2 answers HTTP 429
+/// `TooManyRequestsException`; the sending-quota family answers `LimitExceededException`;
+/// `Throttling*` are the generic AWS spellings).
+const SES_THROTTLED: &[&str] = &[
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "Throttling",
+    "ThrottlingException",
+];
+
+pub fn classify_ses<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Outcome {
     match err {
-        // The request never left: safe to try again.
-        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
-            Outcome::Transient("ses_unreachable".into())
-        }
-        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            Outcome::Unknown("ses_timeout".into())
-        }
+        // Built locally, never sent.
+        SdkError::ConstructionFailure(_) => Outcome::Transient("ses_request_not_built".into()),
+        SdkError::DispatchFailure(d) => match d.as_connector_error() {
+            Some(c) if never_sent(c) => Outcome::Transient("ses_unreachable".into()),
+            // A reset or timeout after the request was written: SES may have sent it.
+            _ => Outcome::Unknown("ses_connection_lost".into()),
+        },
+        SdkError::TimeoutError(_) => Outcome::Unknown("ses_timeout".into()),
+        SdkError::ResponseError(_) => Outcome::Unknown("ses_unreadable_response".into()),
         SdkError::ServiceError(e) => {
             let code = e.err().code().unwrap_or("Unknown");
             let message = e.err().message().unwrap_or("");
             let reason = format!("ses:{code}: {message}");
-            match code {
-                "TooManyRequestsException"
-                | "LimitExceededException"
-                | "Throttling"
-                | "ThrottlingException"
-                | "InternalFailure"
-                | "ServiceUnavailable" => Outcome::Transient(reason),
-                _ => Outcome::Permanent(reason),
+            let status = e.raw().status().as_u16();
+            if SES_THROTTLED.contains(&code) || status == 429 {
+                Outcome::Throttled(reason)
+            } else if status >= 500 {
+                // InternalFailure, ServiceUnavailable…: answered after the request was read.
+                Outcome::Unknown(reason)
+            } else {
+                Outcome::Permanent(reason)
             }
         }
         _ => Outcome::Unknown("ses_error".into()),
     }
 }
 
-/// Graph codes worth retrying (throughput, pair rate limit, temporary errors).
-const WHATSAPP_TRANSIENT: &[i64] = &[4, 80007, 130429, 131000, 131001, 131002, 131056, 133004];
+/// Graph codes meaning "not taken: rate limited" (throughput, pair rate limit, app and
+/// account call limits). Other errors are permanent, or unknown when answered with a 5xx.
+const WHATSAPP_THROTTLED: &[i64] = &[4, 80007, 130429, 131056];
 
 static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
     reqwest::Client::builder()
@@ -179,8 +226,9 @@ pub async fn send_whatsapp(state: &AppState, creds: &WhatsappCredentials, body: 
         .await;
     let response = match sent {
         Ok(r) => r,
-        Err(e) if e.is_connect() => return Outcome::Transient("whatsapp_unreachable".into()),
-        Err(_) => return Outcome::Unknown("whatsapp_timeout".into()),
+        Err(e) if never_sent(&e) => return Outcome::Transient("whatsapp_unreachable".into()),
+        // Timed out or cut after the request was written: Meta may have taken it.
+        Err(_) => return Outcome::Unknown("whatsapp_connection_lost".into()),
     };
     let status = response.status();
     let Ok(text) = response.text().await else {
@@ -196,25 +244,26 @@ pub async fn send_whatsapp(state: &AppState, creds: &WhatsappCredentials, body: 
     classify_whatsapp(status.as_u16(), &parsed)
 }
 
-/// Graph errors are classified by `error.code` (HTTP statuses are not reliable for that).
+/// Graph errors: throttling codes (or HTTP 429) may be retried later; any other 5xx answer
+/// came after Meta read the request, so it is unknown whether the message went out; the rest
+/// are permanent.
 pub fn classify_whatsapp(http_status: u16, body: &Value) -> Outcome {
     let error = &body["error"];
-    let Some(code) = error["code"].as_i64() else {
-        return if http_status >= 500 || http_status == 429 {
-            Outcome::Transient(format!("whatsapp:http_{http_status}"))
-        } else {
-            Outcome::Permanent(format!("whatsapp:http_{http_status}"))
-        };
-    };
+    let code = error["code"].as_i64();
     let message: String = error["message"]
         .as_str()
         .unwrap_or("")
         .chars()
         .take(200)
         .collect();
-    let reason = format!("whatsapp:{code}: {message}");
-    if WHATSAPP_TRANSIENT.contains(&code) {
-        Outcome::Transient(reason)
+    let reason = match code {
+        Some(code) => format!("whatsapp:{code}: {message}"),
+        None => format!("whatsapp:http_{http_status}"),
+    };
+    if http_status == 429 || code.is_some_and(|c| WHATSAPP_THROTTLED.contains(&c)) {
+        Outcome::Throttled(reason)
+    } else if http_status >= 500 {
+        Outcome::Unknown(reason)
     } else {
         Outcome::Permanent(reason)
     }
@@ -229,15 +278,26 @@ mod tests {
         let err = |code: i64, http: u16| {
             classify_whatsapp(http, &json!({"error": {"code": code, "message": "x"}}))
         };
-        assert!(matches!(err(130429, 400), Outcome::Transient(_)));
-        assert!(matches!(err(131056, 400), Outcome::Transient(_)));
-        assert!(matches!(err(131000, 500), Outcome::Transient(_)));
+        assert!(matches!(err(130429, 400), Outcome::Throttled(_)));
+        assert!(matches!(err(131056, 400), Outcome::Throttled(_)));
+        assert!(matches!(err(4, 400), Outcome::Throttled(_)));
+        // A 5xx came after Meta read the request: it may have gone out.
+        assert!(matches!(err(131000, 500), Outcome::Unknown(_)));
+        assert!(matches!(err(133004, 503), Outcome::Unknown(_)));
+        assert!(matches!(
+            classify_whatsapp(503, &json!({})),
+            Outcome::Unknown(_)
+        ));
+        assert!(matches!(
+            classify_whatsapp(429, &json!({})),
+            Outcome::Throttled(_)
+        ));
         assert!(matches!(err(131047, 400), Outcome::Permanent(_)));
         assert!(matches!(err(131026, 400), Outcome::Permanent(_)));
         assert!(matches!(err(190, 401), Outcome::Permanent(_)));
-        assert!(matches!(
-            classify_whatsapp(503, &json!({})),
-            Outcome::Transient(_)
-        ));
     }
 }
+
+#[cfg(test)]
+#[path = "providers_tests.rs"]
+mod socket_tests;

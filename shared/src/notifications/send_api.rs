@@ -242,6 +242,7 @@ pub(super) async fn create(
         }],
         created_at: at.clone(),
         updated_at: at,
+        expires_at: None,
     };
     store::create(state, &notification, project.limits().retention_days).await?;
     if notification.link.is_some() {
@@ -256,6 +257,7 @@ async fn enqueue(state: &AppState, n: &Notification) -> Result<(), ApiError> {
         v: 1,
         project_id: n.project_id,
         notification_id: n.id,
+        throttles: 0,
     };
     let body = serde_json::to_string(&message).map_err(ApiError::internal)?;
     let sent = state

@@ -6,13 +6,28 @@
 //! 1. the sender *claims* the notification (`pending → sending`, conditional, with a fresh
 //!    attempt token) before calling the provider; a message whose notification is not
 //!    `pending` never reaches a provider;
-//! 2. only a provider answer that proves nothing was accepted (throttling, 5xx, connection
-//!    refused) releases the claim (`sending → pending`) for a retry;
+//! 2. only a provider answer that proves nothing was accepted releases the claim
+//!    (`sending → pending`) for a retry: a connect-phase failure (the request was never
+//!    written) or a throttling answer (see `providers::Outcome` for the rule). Anything after
+//!    the request was written (read timeout, reset, 5xx) ends `failed` with reason
+//!    `outcome_unknown`; the SES client makes one attempt per call (no SDK retries);
 //! 3. a redelivered message that finds `sending` either waits (claim younger than
 //!    [`CLAIM_LEASE_SECONDS`]: another copy is still working) or, after a crash between the
 //!    provider call and the record, marks it `failed` with reason `outcome_unknown`: the
-//!    message may or may not have gone out, and we never resend blindly. Timeouts after the
-//!    request was sent end the same way.
+//!    message may or may not have gone out, and we never resend blindly.
+//!
+//! # Deactivated projects
+//! A queued notification of a project that is no longer `active` is not sent: it ends `failed`
+//! with reason `project_inactive`, without any provider call.
+//!
+//! # Throttling
+//! E-mails respect the SES account's send rate (`send_rate`, exact across invocations). When
+//! that rate is used up, or a provider answers "too many requests", the notification is put
+//! back: a fresh copy of the message is sent with a short random delay and a throttle count,
+//! and the received one is acknowledged. So a burst waits its turn instead of spending the
+//! queue's receives (only real failures do); after [`MAX_THROTTLES`] put-backs it fails with
+//! reason `throttled`. The claim logic is untouched: a put-back happens before the claim or
+//! after releasing it, and a duplicate copy finds the notification claimed or done.
 //!
 //! # Retries
 //! Transient errors return the message to the queue with an exponential visibility backoff
@@ -29,15 +44,26 @@ use super::providers::{self, Outcome, WhatsappCredentials};
 use super::{store, templates_store};
 use crate::contact::Phone;
 use crate::credentials::{self, Provider};
-use crate::ids::ProjectId;
 use crate::sqs::MessageError;
 use crate::templates::{self, Rendered};
+use crate::tenancy::Project;
 use crate::AppState;
 
 /// Longer than the function's timeout (30 s): a claim this old belongs to a dead invocation.
 pub const CLAIM_LEASE_SECONDS: i64 = 60;
 /// The queue's `maxReceiveCount`: the last receive marks the notification failed.
 pub const MAX_RECEIVES: u32 = 4;
+/// Put-backs for throttling before giving up (hours of sustained throttling).
+pub const MAX_THROTTLES: u32 = 1000;
+/// The longest put-back delay, in seconds.
+const MAX_THROTTLE_DELAY_S: u32 = 20;
+
+/// How a message was handled, when not with an error.
+enum Step {
+    Done,
+    /// Not sent because of a rate limit: put the notification back for later.
+    Throttled(String),
+}
 
 /// The SQS handler registered for the `sender` binary.
 pub fn handler(
@@ -59,7 +85,11 @@ async fn handle(state: &'static AppState, message: SqsMessage) -> Result<(), Mes
     if parsed.v != 1 {
         return Err(MessageError::Permanent("unknown message version".into()));
     }
-    let result = process(state, &parsed).await;
+    let result = match process(state, &parsed).await {
+        Ok(Step::Done) => return Ok(()),
+        Ok(Step::Throttled(reason)) => put_back(state, &parsed, &reason).await,
+        Err(err) => Err(err),
+    };
     let Err(err) = result else { return Ok(()) };
     if receives >= MAX_RECEIVES {
         // Last chance before the DLQ: leave a terminal, visible state behind. A claim still
@@ -99,23 +129,84 @@ async fn handle(state: &'static AppState, message: SqsMessage) -> Result<(), Mes
     Err(err)
 }
 
-async fn process(state: &AppState, message: &QueueMessage) -> Result<(), MessageError> {
+/// Puts a throttled notification back: a fresh copy of its message, delayed a random 1 s to
+/// `1 + throttles` s (at most [`MAX_THROTTLE_DELAY_S`]) so a burst spreads out. The received
+/// copy is then acknowledged; if the copy cannot be sent, the received one stays and is
+/// retried like any transient failure.
+async fn put_back(
+    state: &AppState,
+    message: &QueueMessage,
+    reason: &str,
+) -> Result<(), MessageError> {
+    let (project_id, id) = (&message.project_id, &message.notification_id);
+    if message.throttles >= MAX_THROTTLES {
+        let failed = store::mark_failed(state, project_id, id, None, "throttled").await;
+        if let Ok(Some(n)) = failed {
+            super::emit_failed(state, &n).await;
+        }
+        return Ok(());
+    }
+    let next = QueueMessage {
+        throttles: message.throttles + 1,
+        ..message.clone()
+    };
+    let body = serde_json::to_string(&next)
+        .map_err(|_| MessageError::Transient("cannot encode the put-back".into()))?;
+    let top = (1 + message.throttles).min(MAX_THROTTLE_DELAY_S);
+    let delay = rand::Rng::gen_range(&mut rand::thread_rng(), 1..=top);
+    state
+        .sqs
+        .send_message()
+        .queue_url(&state.config.notifications_queue_url)
+        .message_body(body)
+        .delay_seconds(i32::try_from(delay).unwrap_or(1))
+        .send()
+        .await
+        .map_err(|_| MessageError::Transient(format!("{reason}; put-back not queued")))?;
+    tracing::info!(notification_id = %id, throttles = next.throttles, delay, reason, "throttled; put back");
+    Ok(())
+}
+
+async fn process(state: &AppState, message: &QueueMessage) -> Result<Step, MessageError> {
     let project_id = &message.project_id;
     let id = &message.notification_id;
-    let token = ulid::Ulid::new().to_string();
     let storage = |e: crate::ApiError| MessageError::Transient(format!("storage: {}", e.code()));
+    let Some(current) = store::get(state, project_id, id).await.map_err(storage)? else {
+        tracing::warn!(notification_id = %id, "queued notification does not exist; dropped");
+        return Ok(Step::Done);
+    };
+    let project = crate::tenancy::project::get(state, project_id)
+        .await
+        .map_err(storage)?;
+    let active = project.as_ref().is_some_and(|p| p.active);
+    // The account's e-mail rate is taken before the claim, so a refusal changes nothing.
+    if active
+        && current.status == super::model::Status::Pending
+        && current.channel == Channel::Email
+        && !super::send_rate::admit(state).await.map_err(storage)?
+    {
+        return Ok(Step::Throttled("ses_send_rate".into()));
+    }
+    let token = ulid::Ulid::new().to_string();
     let Some(notification) = store::claim(state, project_id, id, &token)
         .await
         .map_err(storage)?
     else {
-        return not_claimed(state, message).await;
+        return not_claimed(state, message).await.map(|()| Step::Done);
     };
-    tracing::info!(notification_id = %id, channel = notification.channel.name(), "sending");
-    let outcome = send(state, project_id, &notification).await;
+    let outcome = match project {
+        Some(p) if p.active => {
+            tracing::info!(notification_id = %id, channel = notification.channel.name(), "sending");
+            send(state, &p, &notification).await
+        }
+        // Deactivated after the notification was accepted: stop here, no provider call.
+        Some(_) => Outcome::Permanent("project_inactive".into()),
+        None => Outcome::Permanent("project_not_found".into()),
+    };
     match outcome {
         Outcome::Accepted(message_id) => {
             let provider = notification.channel.name();
-            store::mark_sent(state, project_id, id, &token, provider, &message_id)
+            store::mark_sent(state, &notification, &token, provider, &message_id)
                 .await
                 .map_err(|e| {
                     // The claim stays `sending`: a redelivery will call it outcome_unknown
@@ -123,26 +214,44 @@ async fn process(state: &AppState, message: &QueueMessage) -> Result<(), Message
                     MessageError::Transient(format!("record after send: {}", e.code()))
                 })?;
             tracing::info!(notification_id = %id, "sent");
-            Ok(())
+            Ok(Step::Done)
+        }
+        Outcome::Throttled(reason) => {
+            store::release(state, project_id, id, &token, &reason, false)
+                .await
+                .map_err(storage)?;
+            Ok(Step::Throttled(reason))
         }
         Outcome::Transient(reason) => {
             tracing::warn!(notification_id = %id, reason = %reason, "transient provider error");
-            store::release(state, project_id, id, &token, &reason)
+            store::release(state, project_id, id, &token, &reason, true)
                 .await
                 .map_err(storage)?;
             Err(MessageError::Transient(reason))
         }
-        Outcome::Permanent(reason) | Outcome::Unknown(reason) => {
-            tracing::warn!(notification_id = %id, reason = %reason, "notification failed");
-            let failed = store::mark_failed(state, project_id, id, Some(&token), &reason)
-                .await
-                .map_err(storage)?;
-            if let Some(n) = failed {
-                super::emit_failed(state, &n).await;
-            }
-            Ok(())
+        Outcome::Permanent(reason) => fail(state, &notification, &token, &reason).await,
+        Outcome::Unknown(detail) => {
+            tracing::warn!(notification_id = %id, detail = %detail, "provider outcome unknown; not resent");
+            fail(state, &notification, &token, "outcome_unknown").await
         }
     }
+}
+
+/// Ends a claimed notification `failed` and emits `notification.failed`.
+async fn fail(
+    state: &AppState,
+    n: &Notification,
+    token: &str,
+    reason: &str,
+) -> Result<Step, MessageError> {
+    tracing::warn!(notification_id = %n.id, reason = %reason, "notification failed");
+    let failed = store::mark_failed(state, &n.project_id, &n.id, Some(token), reason)
+        .await
+        .map_err(|e| MessageError::Transient(format!("storage: {}", e.code())))?;
+    if let Some(n) = failed {
+        super::emit_failed(state, &n).await;
+    }
+    Ok(Step::Done)
 }
 
 /// The notification was not `pending`: already done, another copy is working, or a crash
@@ -177,7 +286,8 @@ async fn not_claimed(state: &AppState, message: &QueueMessage) -> Result<(), Mes
 }
 
 /// Renders the pinned version and calls the provider.
-async fn send(state: &AppState, project_id: &ProjectId, n: &Notification) -> Outcome {
+async fn send(state: &AppState, project: &Project, n: &Notification) -> Outcome {
+    let project_id = &project.id;
     let version = templates_store::get_version(
         state,
         project_id,
@@ -200,16 +310,11 @@ async fn send(state: &AppState, project_id: &ProjectId, n: &Notification) -> Out
     };
     match (n.channel, &rendered) {
         (Channel::Email, Rendered::Email(email)) => {
-            let project = match crate::tenancy::project::get(state, project_id).await {
-                Ok(Some(p)) => p,
-                Ok(None) => return Outcome::Permanent("project_not_found".into()),
-                Err(e) => return Outcome::Transient(format!("storage: {}", e.code())),
-            };
-            let Some(from) = project.email_from else {
+            let Some(from) = project.email_from.as_deref() else {
                 return Outcome::Permanent("email_sender_not_configured".into());
             };
             let (p, i) = (project_id.to_string(), n.id.to_string());
-            providers::send_email(state, &from, &n.recipient, email, &p, &i).await
+            providers::send_email(state, from, &n.recipient, email, &p, &i).await
         }
         (Channel::Whatsapp, Rendered::WhatsAppText { .. } | Rendered::WhatsAppTemplate(_)) => {
             let creds = match credentials::get(state, project_id, Provider::Whatsapp).await {

@@ -26,7 +26,10 @@ pub(super) fn channel_pk(project: &ProjectId, channel: super::model::Channel) ->
     format!("P#{project}#NTF#C#{}", channel.name())
 }
 
-fn message_pk(provider: &str, message_id: &str) -> String {
+/// Fallback TTL of a provider-message item whose notification has no `expires_at`.
+const MAX_RETENTION_DAYS: u32 = 90;
+
+pub fn message_pk(provider: &str, message_id: &str) -> String {
     format!("M#{provider}#{message_id}")
 }
 
@@ -106,6 +109,9 @@ struct Change<'a> {
     condition: &'a str,
     extra_set: &'a str,
     values: Vec<(&'a str, AttributeValue)>,
+    /// Whether the change is recorded in `history` (a throttled attempt put back is not: it
+    /// would add two entries per second of throttling).
+    record: bool,
 }
 
 /// Applies `change`; `Ok(None)` when its condition does not hold.
@@ -122,8 +128,11 @@ async fn apply(
     };
     let now = crate::clock::rfc3339(state.clock.now());
     let mut expression = "SET #status = :to, status_rank = :rank, gsi1pk = :gsi1pk, \
-         updated_at = :now, history = list_append(history, :h), reason = :reason"
+         updated_at = :now, reason = :reason"
         .to_owned();
+    if change.record {
+        expression.push_str(", history = list_append(history, :h)");
+    }
     if !change.extra_set.is_empty() {
         expression.push_str(", ");
         expression.push_str(change.extra_set);
@@ -141,7 +150,6 @@ async fn apply(
         .expression_attribute_values(":rank", db::n(change.to.rank()))
         .expression_attribute_values(":gsi1pk", db::s(status_pk(project, change.to)))
         .expression_attribute_values(":now", db::s(now))
-        .expression_attribute_values(":h", history_value(&entry)?)
         .expression_attribute_values(
             ":reason",
             change
@@ -150,6 +158,9 @@ async fn apply(
                 .unwrap_or(AttributeValue::Null(true)),
         )
         .return_values(ReturnValue::AllNew);
+    if change.record {
+        update = update.expression_attribute_values(":h", history_value(&entry)?);
+    }
     for (name, value) in change.values {
         update = update.expression_attribute_values(name, value);
     }
@@ -181,6 +192,7 @@ pub async fn claim(
             reason: None,
             condition: "#status = :pending",
             extra_set: "claim_token = :token, claimed_at = :claimed, attempts = attempts + :one",
+            record: true,
             values: vec![
                 (":pending", db::s(Status::Pending.name())),
                 (":token", db::s(token)),
@@ -222,6 +234,7 @@ pub async fn release(
     id: &NotificationId,
     token: &str,
     reason: &str,
+    record: bool,
 ) -> Result<Option<Notification>, ApiError> {
     let at = crate::clock::rfc3339(state.clock.now());
     apply(
@@ -234,6 +247,7 @@ pub async fn release(
             reason: Some(reason.to_owned()),
             condition: "#status = :sending AND claim_token = :token",
             extra_set: "",
+            record,
             values: vec![
                 (":sending", db::s(Status::Sending.name())),
                 (":token", db::s(token)),
@@ -243,17 +257,18 @@ pub async fn release(
     .await
 }
 
-/// Records the provider's acceptance: `sending → sent` plus the provider-message lookup item.
-/// If feedback already moved it further (a fast `delivered`), only the message id is kept.
+/// Records the provider's acceptance: `sending → sent` plus the provider-message lookup item,
+/// which expires with the notification (`expires_at`). If feedback already moved it further
+/// (a fast `delivered`), only the message id is kept.
 pub async fn mark_sent(
     state: &AppState,
-    project: &ProjectId,
-    id: &NotificationId,
+    notification: &Notification,
     token: &str,
     provider: &str,
     message_id: &str,
 ) -> Result<(), ApiError> {
-    put_provider_message(state, project, id, provider, message_id).await?;
+    let (project, id) = (&notification.project_id, &notification.id);
+    put_provider_message(state, notification, provider, message_id).await?;
     let at = crate::clock::rfc3339(state.clock.now());
     let changed = apply(
         state,
@@ -265,6 +280,7 @@ pub async fn mark_sent(
             reason: None,
             condition: "#status = :sending AND claim_token = :token",
             extra_set: "provider_message_id = :mid",
+            record: true,
             values: vec![
                 (":sending", db::s(Status::Sending.name())),
                 (":token", db::s(token)),
@@ -333,6 +349,7 @@ pub async fn mark_failed(
             condition,
             extra_set: "",
             values,
+            record: true,
         },
     )
     .await
@@ -358,27 +375,34 @@ pub async fn apply_feedback(
             reason,
             condition: "status_rank < :rank AND status_rank >= :sending_rank",
             extra_set: "",
+            record: true,
             values: vec![(":sending_rank", db::n(Status::Sending.rank()))],
         },
     )
     .await
 }
 
+/// The `M#` lookup item. It carries the notification's own `expires_at` (a notification
+/// stored before TTLs were copied has none: then the longest plan retention from now), so
+/// the table's TTL removes it together with the notification it points to.
 async fn put_provider_message(
     state: &AppState,
-    project: &ProjectId,
-    id: &NotificationId,
+    notification: &Notification,
     provider: &str,
     message_id: &str,
 ) -> Result<(), ApiError> {
+    let expires_at = notification.expires_at.unwrap_or_else(|| {
+        state.clock.now().unix_timestamp() + i64::from(MAX_RETENTION_DAYS) * 86_400
+    });
     state
         .dynamodb
         .put_item()
         .table_name(&state.config.table_name)
         .item("pk", db::s(message_pk(provider, message_id)))
         .item("sk", db::s("MSG"))
-        .item("project_id", db::s(project.to_string()))
-        .item("notification_id", db::s(id.to_string()))
+        .item("project_id", db::s(notification.project_id.to_string()))
+        .item("notification_id", db::s(notification.id.to_string()))
+        .item("expires_at", db::n(expires_at))
         .send()
         .await
         .map_err(storage_error)?;

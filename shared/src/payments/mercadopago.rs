@@ -110,6 +110,11 @@ impl MercadoPago {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::Null)
         };
+        // Retry decision: every failure after the request was written (a reset, a timeout, a
+        // 5xx) is `Unavailable` and may be retried, unlike SES and WhatsApp sends (see
+        // `notifications::providers`). That is safe here because every POST we make (preference,
+        // payment, refund) carries `X-Idempotency-Key`: Mercado Pago answers a replay with the
+        // first result instead of acting twice. GETs are read-only.
         match status {
             200..=299 => Ok(value),
             401 | 403 => Err(ProviderError::Unauthorized),

@@ -6,6 +6,12 @@
 //! finds the delivery already claimed or finished (conditional writes on `attempts` and
 //! `next_attempt_ms`) and records nothing. A message that arrives early (SQS delays are capped,
 //! clocks move) is re-delayed, never sent.
+//!
+//! Deactivated projects: a due delivery of a project that is not `active` is *paused*, not
+//! attempted: it stays `pending` (no attempt made or counted, never failed for it) with its next
+//! attempt [`PAUSE_MS`] ahead and `last_error_class` `project_inactive`, so the retry sweeper
+//! looks at it again then. Once the project is active again, that next look makes the attempt:
+//! nothing is lost, and a paused project costs one read per delivery per pause period.
 
 use super::deliveries::{self, Attempt, Delivery, FAILED, PENDING, SUCCEEDED};
 use super::endpoints::{self, Endpoint};
@@ -25,6 +31,8 @@ use futures::FutureExt;
 
 /// How long a claimed attempt owns the delivery (well over the 15 s request timeout).
 pub const LEASE_MS: i64 = 60_000;
+/// How long a delivery of a deactivated project waits before it is looked at again.
+pub const PAUSE_MS: i64 = 5 * 60 * 1000;
 /// An endpoint failing without a single success for this long is disabled.
 pub const DISABLE_AFTER_MS: i64 = 5 * 24 * 3600 * 1000;
 
@@ -69,6 +77,20 @@ pub async fn process(
         return Ok(());
     }
     let stamp = crate::clock::rfc3339(now);
+    let active = crate::tenancy::project::get(state, project)
+        .await?
+        .is_some_and(|p| p.active);
+    if !active {
+        let mut paused = d.clone();
+        paused.next_attempt_ms = Some(now_ms + PAUSE_MS);
+        paused.sweep_at_ms = None;
+        paused.last_error_class = Some("project_inactive".into());
+        paused.updated_at = stamp;
+        if deliveries::replace_if(state, &d, &paused).await? {
+            tracing::info!(delivery_id = %d.id, "project inactive; delivery paused");
+        }
+        return Ok(());
+    }
     let endpoint = endpoints::get(state, project, &d.endpoint_id).await?;
     let event = events::store::get(state, project, &d.event_id).await?;
     let (endpoint, event) = match (endpoint, event) {

@@ -63,7 +63,8 @@ pub async fn run(stack: &Stack, t: &TestStack, shops: &[Shop], size: Size) -> (R
         tokio::join!(load::run(t, shops, size), inject(stack, t, shops, size));
     run.accepted.extend(flaky_whatsapp(t, shops).await);
     faults.injected.push(Injected {
-        name: "WhatsApp throttling (130429 ×2) and 5xx (131000 ×1)".into(),
+        name: "WhatsApp throttling (130429 ×2, put back) and 5xx (131000 ×1, outcome unknown)"
+            .into(),
         detail: format!("{} messages to the sandbox's test numbers", shops.len() * 2),
     });
     (run, faults)
@@ -222,8 +223,10 @@ async fn kill_sender_mid_batch(stack: &Stack, t: &TestStack, shops: &[Shop]) -> 
     }
 }
 
-/// Per shop, one message to a throttled number (130429 twice, then accepted) and one to a
-/// number that fails once with 131000 (HTTP 500): both must end sent, accepted exactly once.
+/// Per shop, one message to a throttled number (130429 twice, then accepted: must end sent,
+/// accepted exactly once) and one to a number that answers 131000 (HTTP 500) once: a 5xx comes
+/// after Meta read the request, so it ends `failed(outcome_unknown)` and is never resent
+/// (reconciliation allows at most one message for it).
 async fn flaky_whatsapp(t: &TestStack, shops: &[Shop]) -> Vec<Accepted> {
     let mut out = load::EXTRA.lock().unwrap().drain(..).collect::<Vec<_>>();
     for shop in shops {

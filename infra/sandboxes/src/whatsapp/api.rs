@@ -34,17 +34,38 @@ async fn send(
         phone_number_id,
     };
     match accept(&state, &call, &headers, &body) {
-        Ok((response, target, fate, generation)) => {
+        Ok((response, target, fate, generation, after)) => {
             tokio::spawn(statuses::schedule(
                 Arc::clone(&state),
                 generation,
                 target,
                 fate,
             ));
-            Json(response).into_response()
+            match after {
+                After::Answer => Json(response).into_response(),
+                After::Fail => GraphError::whatsapp(131000).into_response(),
+                After::Hang => {
+                    // Longer than any sender's request timeout: the caller gives up.
+                    tokio::time::sleep(std::time::Duration::from_secs(HANG_SECS)).await;
+                    Json(response).into_response()
+                }
+            }
         }
         Err(error) => error.into_response(),
     }
+}
+
+/// How long the `0408` test number's first answer takes.
+const HANG_SECS: u64 = 30;
+
+/// What happens after a message was accepted (recorded, wamid issued, statuses scheduled).
+enum After {
+    /// The normal 200 answer.
+    Answer,
+    /// `0500`, first attempt: HTTP 500 / 131000 although the message went out.
+    Fail,
+    /// `0408`, first attempt: no answer for [`HANG_SECS`].
+    Hang,
 }
 
 struct Call {
@@ -52,7 +73,7 @@ struct Call {
     phone_number_id: String,
 }
 
-type Accepted = (serde_json::Value, Target, Fate, u64);
+type Accepted = (serde_json::Value, Target, Fate, u64, After);
 
 fn accept(
     state: &State,
@@ -84,6 +105,10 @@ fn accept(
         *n
     };
     let decision = decide(&inner.config.templates, &outgoing, attempt);
+    let outgoing_suffix: String = {
+        let id = &outgoing.wa_id;
+        id[id.len().saturating_sub(4)..].to_owned()
+    };
     inner.next_seq += 1;
     let mut record = SentMessage {
         seq: inner.next_seq,
@@ -136,7 +161,12 @@ fn accept(
             "service"
         },
     };
-    Ok((response, target, fate, inner.generation))
+    let after = match (outgoing_suffix.as_str(), attempt) {
+        ("0500", 1) => After::Fail,
+        ("0408", 1) => After::Hang,
+        _ => After::Answer,
+    };
+    Ok((response, target, fate, inner.generation, after))
 }
 
 /// Applies the test-number conventions (see the module doc) and the template registry.

@@ -19,6 +19,8 @@
 //! | `0190` | 190/463 expired access token, always | synchronous, HTTP 401 |
 //! | `1047` | 131047 re-engagement (outside the 24 h window) for non-template messages; templates are delivered | accepted (200 + wamid), then a `failed` status webhook with `errors[]` |
 //! | `1026` | 131026 undeliverable, any type | accepted (200 + wamid), then a `failed` status webhook |
+//! | `0500` | accepted (recorded, wamid, statuses) but the first attempt's answer is 131000, HTTP 500 | a 5xx after the message went out: resending duplicates it |
+//! | `0408` | accepted (recorded, wamid, statuses) but the first attempt's answer takes 30 s | the caller times out after the message went out |
 //!
 //! Attempts are counted per recipient since start or the last reset. When
 //! [`Config::templates`] is non-empty, an unknown template name gets 132001 (HTTP 404) and a
