@@ -18,5 +18,6 @@ mod payments;
 mod payments_faults;
 mod template;
 mod tenancy;
+mod webhook_endpoint_races;
 mod webhooks;
 mod webhooks_retries;
