@@ -113,6 +113,19 @@ async fn create(
 ) -> Result<Response<Body>, ApiError> {
     let body: CreatePayment = req.json()?;
     let valid = body.validate()?;
+    // A re-run of an idempotent request whose first run died before its answer was stored
+    // continues that run's payment (tenancy::minted): answered as is once the provider call
+    // gave its result, else the call is made again with the same X-Idempotency-Key.
+    let rerun = match caller.rerun_id() {
+        Some(id) => store::get(state, &caller.project.id, &id).await?,
+        None => None,
+    };
+    if let Some(p) = rerun
+        .as_ref()
+        .filter(|p| p.checkout_id.is_some() || p.provider_payment_id.is_some() || p.closed)
+    {
+        return created(p);
+    }
     let creds = creds::get(state, &caller.project.id)
         .await?
         .ok_or_else(creds::not_configured)?;
@@ -123,11 +136,9 @@ async fn create(
         ));
     }
     let now = state.clock.now();
-    usage::consume(state, &caller.project, Metric::Payments, now).await?;
-    let id = PaymentId::at(now);
     let at = rfc3339(now);
-    let mut payment = Payment {
-        id,
+    let fresh = || Payment {
+        id: caller.new_id(now),
         project_id: caller.project.id,
         order_id: body.order_id.clone(),
         provider: "mercadopago".into(),
@@ -146,10 +157,20 @@ async fn create(
         closed: false,
         version: 1,
         created_at: at.clone(),
-        updated_at: at,
+        updated_at: at.clone(),
     };
-    // Stored first: whatever happens at the provider, the payment exists and is reconciled.
-    store::insert(state, &payment).await?;
+    let mut payment = match rerun {
+        Some(p) => p,
+        None => {
+            usage::consume(state, &caller.project, Metric::Payments, now).await?;
+            let payment = fresh();
+            // Stored first: whatever happens at the provider, the payment exists and is
+            // reconciled.
+            store::insert(state, &payment).await?;
+            payment
+        }
+    };
+    let id = payment.id;
     let new = NewPayment {
         reference: id.to_string(),
         order_id: payment.order_id.clone(),

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod flags;
 pub mod guard;
 pub mod idempotency;
+pub mod minted;
 pub mod plan;
 pub mod project;
 pub mod ratelimit;

@@ -100,6 +100,15 @@ pub async fn create(
     caller: &Caller,
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
+    // A re-run of an idempotent request whose first run died before its answer was stored
+    // answers with the endpoint that run created, and its secret (tenancy::minted).
+    if let Some(id) = caller.rerun_id() {
+        if let Some(e) = endpoints::get(state, &caller.project.id, &id).await? {
+            let secret = e.secrets.iter().rev().find(|s| s.expires_at_ms.is_none());
+            let secret = secret.map(|s| s.secret.clone());
+            return created(&e, secret.unwrap_or_default());
+        }
+    }
     let input: EndpointInput = req.json()?;
     let url = validate_url(
         state,
@@ -112,7 +121,7 @@ pub async fn create(
     let secret = WebhookSecret::generate();
     let endpoint = Endpoint {
         project_id: caller.project.id,
-        id: EndpointId::at(now),
+        id: caller.new_id(now),
         url,
         description: validate_description(input.description.unwrap_or_default())?,
         filter_types: validate_filters(input.filter_types.unwrap_or_else(|| vec!["*".into()]))?,
@@ -133,9 +142,13 @@ pub async fn create(
         caller.project.limits().max_webhook_endpoints,
     )
     .await?;
+    created(&endpoint, secret.expose())
+}
+
+fn created(endpoint: &Endpoint, secret: String) -> Result<Response<Body>, ApiError> {
     let mut view = endpoint.view();
     if let Some(o) = view.as_object_mut() {
-        o.insert("secret".into(), secret.expose().into());
+        o.insert("secret".into(), secret.into());
     }
     json(StatusCode::CREATED, &view)
 }

@@ -8,6 +8,7 @@ mod fixtures;
 mod gateway;
 mod health;
 mod idempotency;
+mod idempotency_crash;
 mod logs;
 mod notifications;
 mod notifications_cloud;
