@@ -7,7 +7,7 @@
 //! is put back as the crash leaves it (`in_flight`, no answer) and the clock passes the lease.
 
 use super::notifications_support::{email_project, mail_to, put_template, wait_status};
-use super::payments::{checkout, mp_project};
+use super::payments::{checkout, get as payment, mp_project, pay, wait_status as wait_paid};
 use aws_sdk_dynamodb::types::AttributeValue;
 use mostrador::AppState;
 use mostrador_tests::{dedicated, TestProject, TestStack};
@@ -25,37 +25,35 @@ fn test_stack(stack: &mostrador_devstack::Stack) -> TestStack {
     }
 }
 
-/// Puts `project`'s completed idempotency record back to what a crash before storing the answer
-/// leaves, then moves the clock past the lease.
-async fn crash_before_answer(stack: &mostrador_devstack::Stack, state: &AppState, project: &str) {
-    let found = state
-        .dynamodb
-        .scan()
-        .table_name(&state.config.table_name)
-        .filter_expression("sk = :idem AND project_id = :p AND #st = :done")
-        .expression_attribute_names("#st", "state")
-        .expression_attribute_values(":idem", AttributeValue::S("IDEM".into()))
-        .expression_attribute_values(":p", AttributeValue::S(project.into()))
-        .expression_attribute_values(":done", AttributeValue::S("completed".into()))
-        .send()
-        .await
-        .unwrap();
-    let items = found.items.unwrap_or_default();
-    assert_eq!(items.len(), 1, "one completed idempotency record");
+/// Puts the completed idempotency record of (`project`, `key`) back to what a crash before
+/// storing the answer leaves, then moves the clock past the lease.
+async fn crash_before_answer(
+    stack: &mostrador_devstack::Stack,
+    state: &AppState,
+    project: &str,
+    key: &str,
+) {
+    use sha2::Digest;
+    let pk = format!(
+        "I#{project}#{}",
+        hex::encode(sha2::Sha256::digest(key.as_bytes()))
+    );
     let lease_end = state.clock.now().unix_timestamp() + 60;
     state
         .dynamodb
         .update_item()
         .table_name(&state.config.table_name)
-        .key("pk", items[0]["pk"].clone())
-        .key("sk", items[0]["sk"].clone())
+        .key("pk", AttributeValue::S(pk))
+        .key("sk", AttributeValue::S("IDEM".into()))
         .update_expression(
             "SET #st = :in_flight, locked_until = :lease REMOVE #status, body, content_type, #loc, completed_at",
         )
+        .condition_expression("#st = :done")
         .expression_attribute_names("#st", "state")
         .expression_attribute_names("#status", "status")
         .expression_attribute_names("#loc", "location")
         .expression_attribute_values(":in_flight", AttributeValue::S("in_flight".into()))
+        .expression_attribute_values(":done", AttributeValue::S("completed".into()))
         .expression_attribute_values(":lease", AttributeValue::N(lease_end.to_string()))
         .send()
         .await
@@ -110,7 +108,7 @@ async fn a_retry_after_a_crash_finds_what_the_first_run_created() {
     assert_eq!(s1, 202, "{first}");
     let id = first["id"].as_str().unwrap().to_owned();
     wait_status(&t, &p, &id, "sent", 20).await;
-    crash_before_answer(&stack, state, &p.id).await;
+    crash_before_answer(&stack, state, &p.id, "ntf-1").await;
     let (s2, again) = post(&t, &p, "/v1/notifications", "ntf-1", &body).await;
     check(
         s2 == 202 && again["id"] == id.as_str(),
@@ -138,7 +136,7 @@ async fn a_retry_after_a_crash_finds_what_the_first_run_created() {
     let body = json!({"type": "order.created", "data": {"order": "A-1"}});
     let (s1, first) = post(&t, &p, "/v1/events", "evt-1", &body).await;
     assert_eq!(s1, 202, "{first}");
-    crash_before_answer(&stack, state, &p.id).await;
+    crash_before_answer(&stack, state, &p.id, "evt-1").await;
     let (s2, again) = post(&t, &p, "/v1/events", "evt-1", &body).await;
     check(
         s2 == 202 && again["id"] == first["id"] && again["deliveries"] == 1,
@@ -157,7 +155,7 @@ async fn a_retry_after_a_crash_finds_what_the_first_run_created() {
     let body = json!({"url": format!("{}/crash-endpoint", t.receiver_url)});
     let (s1, first) = post(&t, &p, "/v1/webhook-endpoints", "whe-1", &body).await;
     assert_eq!(s1, 201, "{first}");
-    crash_before_answer(&stack, state, &p.id).await;
+    crash_before_answer(&stack, state, &p.id, "whe-1").await;
     let (s2, again) = post(&t, &p, "/v1/webhook-endpoints", "whe-1", &body).await;
     check(
         s2 == 201 && again["id"] == first["id"] && again["secret"] == first["secret"],
@@ -172,7 +170,7 @@ async fn a_retry_after_a_crash_finds_what_the_first_run_created() {
     let body = checkout("A-crash", 1500, "ARS");
     let (s1, first) = post(&t, &p, "/v1/payments", "pay-1", &body).await;
     assert_eq!(s1, 201, "{first}");
-    crash_before_answer(&stack, state, &p.id).await;
+    crash_before_answer(&stack, state, &p.id, "pay-1").await;
     let (s2, again) = post(&t, &p, "/v1/payments", "pay-1", &body).await;
     check(
         s2 == 201 && again["id"] == first["id"] && again["checkout_id"] == first["checkout_id"],
@@ -180,6 +178,39 @@ async fn a_retry_after_a_crash_finds_what_the_first_run_created() {
     );
     let all = list(&t, &p, "/v1/payments?order_id=A-crash").await;
     check(all.len() == 1, format!("payments: {}", all.len()));
+
+    // Refunds: the whole balance, refunded by the first run; the retry repeats the provider call
+    // under the same key (Mercado Pago replays the refund) instead of a 409 or a second refund.
+    let id = first["id"].as_str().unwrap();
+    let mp_id = pay(&t, first["checkout_id"].as_str().unwrap(), "APRO").await;
+    wait_paid(&t, &p, id, "paid").await;
+    let path = format!("/v1/payments/{id}/refunds");
+    let (s1, refunded) = post(&t, &p, &path, "ref-1", &json!({})).await;
+    assert_eq!(s1, 201, "{refunded}");
+    crash_before_answer(&stack, state, &p.id, "ref-1").await;
+    let (s2, again) = post(&t, &p, &path, "ref-1", &json!({})).await;
+    check(
+        s2 == 201 && again["refund"]["status"] == "approved",
+        format!("refund: {s2} {again} (first {refunded})"),
+    );
+    let at_mp: Value = mostrador_tests::client()
+        .get(format!("{}/_sandbox/payments/{mp_id}", t.mercadopago_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refunds = at_mp["refunds"].as_array().map(Vec::len);
+    check(
+        refunds == Some(1),
+        format!("refunds at Mercado Pago: {refunds:?}"),
+    );
+    let paid = payment(&t, &p, id).await;
+    check(
+        paid["refunded_amount"] == 1500 && paid["status"] == "refunded",
+        format!("refunded payment: {paid}"),
+    );
 
     stack.shutdown().await;
     assert!(failures.is_empty(), "{failures:#?}");
