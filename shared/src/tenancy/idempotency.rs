@@ -15,6 +15,7 @@
 //! Keys are scoped to the project: two projects may use the same key.
 
 use super::minted::Minted;
+use super::replay::{attr, in_progress, replay_or_conflict};
 use super::Caller;
 use crate::db::{self, storage_error};
 use crate::error::ApiError;
@@ -23,7 +24,6 @@ use crate::AppState;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
-use http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -43,12 +43,6 @@ fn fingerprint(req: &ApiRequest) -> String {
     h.update(b"\n");
     h.update(req.body());
     hex::encode(h.finalize())
-}
-
-fn attr<'a>(item: &'a db::Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
 }
 
 /// What claiming a request's key gave: nothing to claim, the key (this request runs), or the
@@ -317,55 +311,6 @@ where
             Ok(response)
         }
     }
-}
-
-fn in_progress() -> ApiError {
-    ApiError::conflict(
-        "idempotency_request_in_progress",
-        "a request with this Idempotency-Key is still being processed; retry shortly",
-    )
-    .with_header(http::header::RETRY_AFTER, "1")
-}
-
-fn replay_or_conflict(old: &db::Item, fp: &str) -> Result<Response<Body>, ApiError> {
-    if attr(old, "fingerprint") != Some(fp) {
-        return Err(ApiError::conflict(
-            "idempotency_key_reused",
-            "this Idempotency-Key was used with a different request; use a new key",
-        ));
-    }
-    if attr(old, "state") != Some("completed") {
-        return Err(in_progress());
-    }
-    let status = old
-        .get("status")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse::<u16>().ok())
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap_or(StatusCode::OK);
-    let body = attr(old, "body")
-        .map(|b| Body::Text(b.to_owned()))
-        .unwrap_or(Body::Empty);
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    if let Some(Ok(ct)) = attr(old, "content_type").map(HeaderValue::from_str) {
-        response
-            .headers_mut()
-            .insert(http::header::CONTENT_TYPE, ct);
-    }
-    // Stored as "" when the first answer had none: replay no header rather than an empty one.
-    if let Some(Ok(location)) = attr(old, "location")
-        .filter(|l| !l.is_empty())
-        .map(HeaderValue::from_str)
-    {
-        response
-            .headers_mut()
-            .insert(http::header::LOCATION, location);
-    }
-    response
-        .headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    Ok(response)
 }
 
 async fn store(state: &AppState, pk: &str, response: &Response<Body>, now: i64) {

@@ -10,6 +10,7 @@ pub mod minted;
 pub mod plan;
 pub mod project;
 pub mod ratelimit;
+mod replay;
 pub mod routes;
 pub mod usage;
 

@@ -248,15 +248,16 @@ pub async fn test(
         "endpoint_id": e.id,
         "message": "Test event from Mostrador: if you can read this, your endpoint works.",
     });
-    let published = events::publish(
-        state,
-        &caller.project,
-        "webhook.test",
+    // With an Idempotency-Key, the event's ids are stable across re-runs (tenancy::minted).
+    let new = events::emit::NewEvent {
+        event_type: "webhook.test",
         data,
-        None,
-        Target::Only(e.id),
-    )
-    .await?;
+        dedupe_key: None,
+        target: Target::Only(e.id),
+        minted: caller.minted(),
+    };
+    let (published, fanout) = events::emit::store_event(state, &caller.project, new, None).await?;
+    fanout.send(state).await;
     json(
         StatusCode::ACCEPTED,
         &serde_json::json!({ "event_id": published.id, "delivery_ids": published.deliveries }),
