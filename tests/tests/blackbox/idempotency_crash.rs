@@ -123,6 +123,51 @@ async fn a_retry_after_a_crash_finds_what_the_first_run_created() {
     let mails = mail_to(&t.api_url, &to).await.len();
     check(mails == 1, format!("e-mails sent: {mails}"));
 
+    // A first run that died between storing the notification and queueing it: the re-run queues
+    // it (the notification is still `pending`, never attempted) instead of leaving it stuck.
+    // Simulated by putting the sent notification back to that state (so two e-mails in total).
+    let to2 = format!("crash2+{}@example.com", p.id.to_lowercase());
+    let body = json!({"channel": "email", "to": to2, "template": "hello"});
+    let (s1, first) = post(&t, &p, "/v1/notifications", "ntf-2", &body).await;
+    assert_eq!(s1, 202, "{first}");
+    let id = first["id"].as_str().unwrap().to_owned();
+    wait_status(&t, &p, &id, "sent", 20).await;
+    state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.table_name)
+        .key("pk", AttributeValue::S(format!("P#{}#NTF", p.id)))
+        .key("sk", AttributeValue::S(id.clone()))
+        .update_expression(
+            "SET #st = :pending, status_rank = :zero, attempts = :zero, gsi1pk = :by_status REMOVE provider_message_id, claim_token, claimed_at",
+        )
+        .expression_attribute_names("#st", "status")
+        .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+        .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+        .expression_attribute_values(
+            ":by_status",
+            AttributeValue::S(format!("P#{}#NTF#S#pending", p.id)),
+        )
+        .send()
+        .await
+        .unwrap();
+    crash_before_answer(&stack, state, &p.id, "ntf-2").await;
+    let (s2, again) = post(&t, &p, "/v1/notifications", "ntf-2", &body).await;
+    check(
+        s2 == 202 && again["id"] == id.as_str(),
+        format!("unqueued notification: {s2} {again}"),
+    );
+    let sent = wait_status(&t, &p, &id, "sent", 20).await;
+    check(
+        sent["attempts"] == 1,
+        format!("re-queued notification: {sent}"),
+    );
+    let all = list(&t, &p, "/v1/notifications").await;
+    check(
+        all.len() == 2,
+        format!("notification records: {}", all.len()),
+    );
+
     // Events: same id, one event, one delivery.
     let state = stack.state("webhooks").unwrap();
     let p = t.project(None).await;
