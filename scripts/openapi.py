@@ -607,7 +607,7 @@ op("GET", "/v1/webhook-endpoints", "webhook-endpoints", "listWebhookEndpoints", 
 op("GET", "/v1/webhook-endpoints/{endpoint_id}", "webhook-endpoints", "getWebhookEndpoint", "One endpoint",
    {**ok(200, "Endpoint", "The endpoint"), **errors(401, 403, 404, 429, 503)}, params=[EP])
 op("PATCH", "/v1/webhook-endpoints/{endpoint_id}", "webhook-endpoints", "updateWebhookEndpoint", "Change an endpoint",
-   {**ok(200, "Endpoint", "The endpoint"), **errors(400, 401, 403, 404, 413, 415, 422, 429, 503)},
+   {**ok(200, "Endpoint", "The endpoint"), **errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503)},
    params=[EP], request=body("EndpointInput"))
 op("DELETE", "/v1/webhook-endpoints/{endpoint_id}", "webhook-endpoints", "deleteWebhookEndpoint", "Delete an endpoint",
    {**no_content("Deleted"), **errors(401, 403, 404, 429, 503)}, params=[EP])

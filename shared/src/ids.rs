@@ -56,6 +56,11 @@ impl<K: IdKind> Id<K> {
         Self::from_ulid(ulid::Ulid::from_parts(ms, rand_u128()))
     }
 
+    /// An id from its parts (`random` keeps its low 80 bits): ids derived, not drawn.
+    pub fn from_parts(ms: u64, random: u128) -> Self {
+        Self::from_ulid(ulid::Ulid::from_parts(ms, random))
+    }
+
     fn from_ulid(ulid: ulid::Ulid) -> Self {
         Self {
             ulid,

@@ -9,6 +9,7 @@ use super::store::{self, Event};
 use crate::db::{self, storage_error};
 use crate::error::{ApiError, FieldError};
 use crate::ids::{DeliveryId, EndpointId, EventId};
+use crate::tenancy::minted::Minted;
 use crate::tenancy::{Flag, Project};
 use crate::webhooks::deliveries::{self, Delivery, PENDING};
 use crate::webhooks::endpoints;
@@ -76,6 +77,7 @@ pub async fn publish(
         data,
         dedupe_key,
         target,
+        minted: None,
     };
     let (published, fanout) = store_event(state, project, new, None).await?;
     fanout.send(state).await;
@@ -89,6 +91,9 @@ pub struct NewEvent<'a> {
     pub data: serde_json::Value,
     pub dedupe_key: Option<&'a str>,
     pub target: Target,
+    /// The ids of an idempotent request (`POST /v1/events` with `Idempotency-Key`): the event
+    /// and its deliveries get ids stable across re-runs of that request.
+    pub minted: Option<Minted>,
 }
 
 /// The queue messages of stored deliveries, still to send. Sending is best effort (the sweeper
@@ -119,7 +124,24 @@ pub async fn store_event(
         data,
         dedupe_key,
         target,
+        minted,
     } = new;
+    // A re-run whose first run stored the event (and its deliveries, in the same transaction)
+    // answers with it. Its queue messages are not sent again: the deliveries are in the `due`
+    // index, so the sweeper re-sends any message the first run did not get to send.
+    if let Some(id) = minted
+        .filter(Minted::rerun)
+        .map(|m| m.id::<crate::ids::Event>(""))
+    {
+        if let Some(event) = store::get(state, &project.id, &id).await? {
+            let published = Published {
+                id,
+                duplicate: false,
+                deliveries: event.delivery_ids,
+            };
+            return Ok((published, Fanout::default()));
+        }
+    }
     let event_type = EventType::parse(event_type).map_err(|e| {
         ApiError::validation(vec![FieldError::new("type", "invalid", e.to_string())])
     })?;
@@ -158,7 +180,7 @@ pub async fn store_event(
         .with_member("limit_bytes", MAX_PAYLOAD_BYTES));
     }
     let expires_at = now.unix_timestamp() + i64::from(project.limits().retention_days) * 86_400;
-    let id = EventId::at(now);
+    let id = minted.map_or_else(|| EventId::at(now), |m| m.id(""));
     let targets = if project.flag(Flag::Webhooks) {
         let endpoints = match endpoints {
             Some(known) => known,
@@ -179,7 +201,7 @@ pub async fn store_event(
         .iter()
         .map(|e| Delivery {
             project_id: project.id,
-            id: DeliveryId::at(now),
+            id: minted.map_or_else(|| DeliveryId::at(now), |m| m.id(&e.id.to_string())),
             event_id: id,
             endpoint_id: e.id,
             event_type: event_type.to_string(),

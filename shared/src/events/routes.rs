@@ -44,6 +44,7 @@ pub async fn create(
             data: body.data,
             dedupe_key: body.event_id.as_deref(),
             target: super::Target::Matching,
+            minted: caller.minted(),
         };
         let endpoints = endpoints.transpose()?;
         let (published, fanout) = emit::store_event(state, &caller.project, new, endpoints).await?;

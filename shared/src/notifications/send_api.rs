@@ -151,6 +151,13 @@ pub(super) async fn create(
     req: &ApiRequest,
     prefetched: Option<Prefetched>,
 ) -> Result<Response<Body>, ApiError> {
+    // A re-run of an idempotent request whose first run died before its answer was stored: answer
+    // with what that run created, if it got that far (tenancy::minted).
+    if let Some(id) = caller.rerun_id() {
+        if let Some(existing) = store::get(state, &caller.project.id, &id).await? {
+            return answer_again(state, existing).await;
+        }
+    }
     let body: CreateRequest = req.json()?;
     let valid = validate(&body)?;
     let project = &caller.project;
@@ -219,7 +226,7 @@ pub(super) async fn create(
         Status::Pending
     };
     let notification = Notification {
-        id: NotificationId::at(now),
+        id: caller.new_id(now),
         project_id: project.id,
         channel: valid.channel,
         mode: valid.mode,
@@ -250,6 +257,20 @@ pub(super) async fn create(
     }
     enqueue(state, &notification).await?;
     json(StatusCode::ACCEPTED, &notification.to_json())
+}
+
+/// The answer to a re-run that found its notification. The first run may have died between
+/// storing and queueing it, so a notification the sender never picked up (still `pending`, no
+/// attempt) is queued again. Sends stay at most once even if the first run's message was in fact
+/// sent: the sender claims `pending → sending` conditionally, so only one message ever gets it.
+async fn answer_again(state: &AppState, n: Notification) -> Result<Response<Body>, ApiError> {
+    if n.link.is_some() {
+        return json(StatusCode::CREATED, &n.to_json());
+    }
+    if n.status == Status::Pending && n.attempts == 0 {
+        enqueue(state, &n).await?;
+    }
+    json(StatusCode::ACCEPTED, &n.to_json())
 }
 
 async fn enqueue(state: &AppState, n: &Notification) -> Result<(), ApiError> {

@@ -113,16 +113,27 @@ async fn create(
 ) -> Result<Response<Body>, ApiError> {
     let body: CreatePayment = req.json()?;
     let valid = body.validate()?;
+    // A re-run of an idempotent request whose first run died before its answer was stored
+    // continues that run's payment (tenancy::minted): answered as is once the provider call
+    // gave its result, else the call is made again with the same X-Idempotency-Key.
+    let rerun = match caller.rerun_id() {
+        Some(id) => store::get(state, &caller.project.id, &id).await?,
+        None => None,
+    };
+    if let Some(p) = rerun
+        .as_ref()
+        .filter(|p| p.checkout_id.is_some() || p.provider_payment_id.is_some() || p.closed)
+    {
+        return created(p);
+    }
     let creds = creds::get(state, &caller.project.id)
         .await?
         .ok_or_else(creds::not_configured)?;
     let notification_url = intake::notification_url(state, &caller.project.id, req)?;
     let now = state.clock.now();
-    usage::consume(state, &caller.project, Metric::Payments, now).await?;
-    let id = PaymentId::at(now);
     let at = rfc3339(now);
-    let mut payment = Payment {
-        id,
+    let fresh = || Payment {
+        id: caller.new_id(now),
         project_id: caller.project.id,
         order_id: body.order_id.clone(),
         provider: "mercadopago".into(),
@@ -142,10 +153,20 @@ async fn create(
         next_check_ms: None,
         version: 1,
         created_at: at.clone(),
-        updated_at: at,
+        updated_at: at.clone(),
     };
-    // Stored first: whatever happens at the provider, the payment exists and is reconciled.
-    store::insert(state, &payment).await?;
+    let mut payment = match rerun {
+        Some(p) => p,
+        None => {
+            usage::consume(state, &caller.project, Metric::Payments, now).await?;
+            let payment = fresh();
+            // Stored first: whatever happens at the provider, the payment exists and is
+            // reconciled.
+            store::insert(state, &payment).await?;
+            payment
+        }
+    };
+    let id = payment.id;
     let new = NewPayment {
         reference: id.to_string(),
         order_id: payment.order_id.clone(),
@@ -308,7 +329,12 @@ async fn refund(
         req.json()?
     };
     let p = load(state, caller, req).await?;
-    let refundable = matches!(p.status, Status::Paid | Status::PartiallyRefunded);
+    // A re-run of an idempotent refund whose first run died before its answer was stored may
+    // find the payment already refunded by that run: it skips the balance checks and repeats
+    // the provider call with the same X-Idempotency-Key and body, which Mercado Pago answers
+    // with the first run's refund instead of refunding again (tenancy::minted).
+    let rerun = caller.minted().is_some_and(|m| m.rerun());
+    let refundable = rerun || matches!(p.status, Status::Paid | Status::PartiallyRefunded);
     let (Some(provider_payment_id), true) = (p.provider_payment_id.clone(), refundable) else {
         return Err(ApiError::conflict(
             "payment_not_refundable",
@@ -320,7 +346,7 @@ async fn refund(
     };
     let remaining = p.amount_minor.saturating_sub(p.refunded_minor);
     let amount = body.amount.unwrap_or(remaining);
-    if amount == 0 || amount > remaining {
+    if !rerun && (amount == 0 || amount > remaining) {
         return Err(ApiError::validation(vec![FieldError::new(
             "amount",
             "out_of_range",
@@ -337,7 +363,9 @@ async fn refund(
         req,
         &format!("refund:{}:{}:{amount}", p.id, p.refunded_minor),
     );
-    let partial = (amount < remaining).then_some(amount);
+    // The amount the client named is sent as named (not dropped when it is the whole balance),
+    // so the body a retry sends is the same whatever was refunded since.
+    let partial = body.amount;
     let refund = match provider
         .refund(&provider_payment_id, partial, p.currency, &key)
         .await

@@ -7,19 +7,23 @@
 //!
 //! The first request claims the key with a conditional put (state `in_flight`, a 60 s lease);
 //! its answer is then stored. 5xx answers are not stored: the claim is released so the client
-//! can retry. If the process dies mid-request, the lease expires and a retry runs again.
+//! can retry. If the process dies mid-request, the lease expires and a retry runs again: it
+//! re-claims the key (keeping the record's `id_seed`), so it mints the ids the first run minted
+//! and finds what that run created instead of creating it twice ([`Minted`]).
 //! The guard makes the claim concurrently with the rate-limit and usage updates ([`Early`]);
 //! a request refused by the rate limit releases it.
 //! Keys are scoped to the project: two projects may use the same key.
 
+use super::minted::Minted;
+use super::replay::{attr, in_progress, replay_or_conflict};
 use super::Caller;
 use crate::db::{self, storage_error};
 use crate::error::ApiError;
 use crate::http::ApiRequest;
 use crate::AppState;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
-use http::{HeaderValue, StatusCode};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use lambda_http::{Body, Response};
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -41,12 +45,6 @@ fn fingerprint(req: &ApiRequest) -> String {
     hex::encode(h.finalize())
 }
 
-fn attr<'a>(item: &'a db::Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
-}
-
 /// What claiming a request's key gave: nothing to claim, the key (this request runs), or the
 /// answer to give instead of running (a replay, or a 4xx conflict/invalid key).
 #[derive(Debug)]
@@ -61,23 +59,38 @@ pub enum Claim {
 pub struct Held {
     pk: String,
     now: i64,
+    minted: Minted,
 }
 
 /// A claim made by the guard concurrently with the rate-limit and usage updates (one round trip
 /// fewer on every POST), handed to [`once`] through the [`Caller`]. If the route never calls
 /// `once` (e.g. a 403 before it), the guard releases the key afterwards.
+/// Also carries the held key's [`Minted`] seed to the handler (see [`Caller::minted`]).
 #[derive(Clone, Debug, Default)]
-pub struct Early(Arc<Mutex<Option<Claim>>>);
+pub struct Early {
+    claim: Arc<Mutex<Option<Claim>>>,
+    minted: Arc<Mutex<Option<Minted>>>,
+}
 
 impl Early {
     pub(crate) fn set(&self, claim: Claim) {
-        if let Ok(mut slot) = self.0.lock() {
+        if let Ok(mut slot) = self.claim.lock() {
             *slot = Some(claim);
         }
     }
 
     fn take(&self) -> Option<Claim> {
-        self.0.lock().ok().and_then(|mut slot| slot.take())
+        self.claim.lock().ok().and_then(|mut slot| slot.take())
+    }
+
+    pub(crate) fn minted(&self) -> Option<Minted> {
+        self.minted.lock().ok().and_then(|slot| *slot)
+    }
+
+    fn hold(&self, held: &Held) {
+        if let Ok(mut slot) = self.minted.lock() {
+            *slot = Some(held.minted);
+        }
     }
 
     /// Releases a key claimed early that no handler used (after a 429 or a response given
@@ -111,7 +124,9 @@ pub async fn claim(state: &AppState, caller: &Caller, req: &ApiRequest) -> Claim
         hex::encode(Sha256::digest(key.as_bytes()))
     );
     let fp = fingerprint(req);
-    let now = state.clock.now().unix_timestamp();
+    let at = state.clock.now();
+    let now = at.unix_timestamp();
+    let seed = Minted::draw(u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0));
     let claim = state
         .dynamodb
         .put_item()
@@ -123,18 +138,18 @@ pub async fn claim(state: &AppState, caller: &Caller, req: &ApiRequest) -> Claim
         .item("fingerprint", db::s(&fp))
         .item("locked_until", db::n(now + LEASE_SECONDS))
         .item("expires_at", db::n(now + TTL_SECONDS))
-        .condition_expression(
-            "attribute_not_exists(pk) OR expires_at <= :now OR (#state = :in_flight AND locked_until <= :now AND fingerprint = :fp)",
-        )
-        .expression_attribute_names("#state", "state")
+        .item("id_seed", db::s(seed.to_string()))
+        .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
         .expression_attribute_values(":now", db::n(now))
-        .expression_attribute_values(":in_flight", db::s("in_flight"))
-        .expression_attribute_values(":fp", db::s(&fp))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
     match claim {
-        Ok(_) => Claim::Held(Held { pk, now }),
+        Ok(_) => Claim::Held(Held {
+            pk,
+            now,
+            minted: Minted::new(seed, false),
+        }),
         Err(e) if db::is_conditional_failure(&e) => {
             let old = match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(c)) => {
@@ -142,7 +157,71 @@ pub async fn claim(state: &AppState, caller: &Caller, req: &ApiRequest) -> Claim
                 }
                 _ => db::Item::default(),
             };
-            Claim::Answer(replay_or_conflict(&old, &fp))
+            let lease_over = attr(&old, "state") == Some("in_flight")
+                && attr(&old, "fingerprint") == Some(fp.as_str())
+                && old
+                    .get("locked_until")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .is_some_and(|until| until <= now);
+            if lease_over {
+                reclaim(state, pk, &fp, now, seed).await
+            } else {
+                Claim::Answer(replay_or_conflict(&old, &fp))
+            }
+        }
+        Err(e) => Claim::Answer(Err(storage_error(e))),
+    }
+}
+
+/// Takes over a key whose holder died (its lease is over): a new lease, the same `id_seed`, so
+/// this run mints the first run's ids. `seed` is only used by records from before `id_seed`.
+async fn reclaim(state: &AppState, pk: String, fp: &str, now: i64, seed: ulid::Ulid) -> Claim {
+    let result = state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(&pk))
+        .key("sk", db::s("IDEM"))
+        .update_expression("SET locked_until = :lease, id_seed = if_not_exists(id_seed, :seed)")
+        .condition_expression(
+            "#state = :in_flight AND locked_until <= :now AND fingerprint = :fp AND expires_at > :now",
+        )
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":lease", db::n(now + LEASE_SECONDS))
+        .expression_attribute_values(":seed", db::s(seed.to_string()))
+        .expression_attribute_values(":now", db::n(now))
+        .expression_attribute_values(":in_flight", db::s("in_flight"))
+        .expression_attribute_values(":fp", db::s(fp))
+        .return_values(ReturnValue::AllNew)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    match result {
+        Ok(out) => {
+            let item = out.attributes.unwrap_or_default();
+            let seed = attr(&item, "id_seed")
+                .and_then(|s| ulid::Ulid::from_string(s).ok())
+                .unwrap_or(seed);
+            Claim::Held(Held {
+                pk,
+                now,
+                minted: Minted::new(seed, true),
+            })
+        }
+        // Another retry took it over (or it completed, expired, vanished) in between.
+        Err(e) if db::is_conditional_failure(&e) => {
+            let old = match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    c.item.clone().unwrap_or_default()
+                }
+                _ => db::Item::default(),
+            };
+            if old.is_empty() {
+                // Released in between: the client's next retry claims it afresh.
+                return Claim::Answer(Err(in_progress()));
+            }
+            Claim::Answer(replay_or_conflict(&old, fp))
         }
         Err(e) => Claim::Answer(Err(storage_error(e))),
     }
@@ -168,6 +247,7 @@ where
         Claim::Answer(answer) => return answer,
         Claim::Held(held) => held,
     };
+    caller.idempotency.hold(&held);
     let response = match handler().await {
         Ok(response) => response,
         Err(err) if err.status().is_server_error() => {
@@ -211,6 +291,7 @@ where
         Claim::Answer(answer) => return answer,
         Claim::Held(held) => held,
     };
+    caller.idempotency.hold(&held);
     match handler().await {
         Ok((response, then)) if !response.status().is_server_error() => {
             tokio::join!(store(state, &held.pk, &response, held.now), then);
@@ -230,51 +311,6 @@ where
             Ok(response)
         }
     }
-}
-
-fn replay_or_conflict(old: &db::Item, fp: &str) -> Result<Response<Body>, ApiError> {
-    if attr(old, "fingerprint") != Some(fp) {
-        return Err(ApiError::conflict(
-            "idempotency_key_reused",
-            "this Idempotency-Key was used with a different request; use a new key",
-        ));
-    }
-    if attr(old, "state") != Some("completed") {
-        return Err(ApiError::conflict(
-            "idempotency_request_in_progress",
-            "a request with this Idempotency-Key is still being processed; retry shortly",
-        )
-        .with_header(http::header::RETRY_AFTER, "1"));
-    }
-    let status = old
-        .get("status")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse::<u16>().ok())
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap_or(StatusCode::OK);
-    let body = attr(old, "body")
-        .map(|b| Body::Text(b.to_owned()))
-        .unwrap_or(Body::Empty);
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    if let Some(Ok(ct)) = attr(old, "content_type").map(HeaderValue::from_str) {
-        response
-            .headers_mut()
-            .insert(http::header::CONTENT_TYPE, ct);
-    }
-    // Stored as "" when the first answer had none: replay no header rather than an empty one.
-    if let Some(Ok(location)) = attr(old, "location")
-        .filter(|l| !l.is_empty())
-        .map(HeaderValue::from_str)
-    {
-        response
-            .headers_mut()
-            .insert(http::header::LOCATION, location);
-    }
-    response
-        .headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    Ok(response)
 }
 
 async fn store(state: &AppState, pk: &str, response: &Response<Body>, now: i64) {

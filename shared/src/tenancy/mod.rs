@@ -6,9 +6,11 @@ pub mod auth;
 pub mod flags;
 pub mod guard;
 pub mod idempotency;
+pub mod minted;
 pub mod plan;
 pub mod project;
 pub mod ratelimit;
+mod replay;
 pub mod routes;
 pub mod usage;
 

@@ -1,6 +1,7 @@
 //! `/v1/webhook-endpoints` routes: create, list, get, update, delete, rotate-secret, test, recover.
 
 use super::deliveries::{self, FAILED, PENDING};
+use super::endpoint_changes::{self, Change};
 use super::endpoints::{self, Endpoint, StoredSecret};
 use super::filter::EventFilter;
 use super::listing::{self, Source, Window};
@@ -99,6 +100,15 @@ pub async fn create(
     caller: &Caller,
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
+    // A re-run of an idempotent request whose first run died before its answer was stored
+    // answers with the endpoint that run created, and its secret (tenancy::minted).
+    if let Some(id) = caller.rerun_id() {
+        if let Some(e) = endpoints::get(state, &caller.project.id, &id).await? {
+            let secret = e.secrets.iter().rev().find(|s| s.expires_at_ms.is_none());
+            let secret = secret.map(|s| s.secret.clone());
+            return created(&e, secret.unwrap_or_default());
+        }
+    }
     let input: EndpointInput = req.json()?;
     let url = validate_url(
         state,
@@ -111,7 +121,7 @@ pub async fn create(
     let secret = WebhookSecret::generate();
     let endpoint = Endpoint {
         project_id: caller.project.id,
-        id: EndpointId::at(now),
+        id: caller.new_id(now),
         url,
         description: validate_description(input.description.unwrap_or_default())?,
         filter_types: validate_filters(input.filter_types.unwrap_or_else(|| vec!["*".into()]))?,
@@ -122,6 +132,7 @@ pub async fn create(
             expires_at_ms: None,
         }],
         failing_since_ms: None,
+        secrets_version: 0,
         created_at: stamp.clone(),
         updated_at: stamp,
     };
@@ -131,9 +142,13 @@ pub async fn create(
         caller.project.limits().max_webhook_endpoints,
     )
     .await?;
+    created(&endpoint, secret.expose())
+}
+
+fn created(endpoint: &Endpoint, secret: String) -> Result<Response<Body>, ApiError> {
     let mut view = endpoint.view();
     if let Some(o) = view.as_object_mut() {
-        o.insert("secret".into(), secret.expose().into());
+        o.insert("secret".into(), secret.into());
     }
     json(StatusCode::CREATED, &view)
 }
@@ -158,29 +173,16 @@ pub async fn update(
     caller: &Caller,
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let mut e = endpoints::require(state, &caller.project.id, &parse_id(req)?).await?;
+    let id = parse_id(req)?;
     let input: EndpointInput = req.json()?;
-    if let Some(url) = input.url {
-        e.url = validate_url(state, &url)?;
-    }
-    if let Some(f) = input.filter_types {
-        e.filter_types = validate_filters(f)?;
-    }
-    if let Some(d) = input.description {
-        e.description = validate_description(d)?;
-    }
-    if let Some(enabled) = input.enabled {
-        if enabled && !e.enabled {
-            e.disabled_reason = None;
-            e.failing_since_ms = None;
-        }
-        e.enabled = enabled;
-        if !enabled && e.disabled_reason.is_none() {
-            e.disabled_reason = Some("manual".into());
-        }
-    }
-    e.updated_at = crate::clock::rfc3339(state.clock.now());
-    endpoints::save(state, &e).await?;
+    let change = Change {
+        url: input.url.map(|u| validate_url(state, &u)).transpose()?,
+        filter_types: input.filter_types.map(validate_filters).transpose()?,
+        description: input.description.map(validate_description).transpose()?,
+        enabled: input.enabled,
+    };
+    let now = crate::clock::rfc3339(state.clock.now());
+    let e = endpoint_changes::update(state, &caller.project.id, &id, &change, &now).await?;
     json(StatusCode::OK, &e.view())
 }
 
@@ -207,7 +209,7 @@ pub async fn rotate(
     caller: &Caller,
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let mut e = endpoints::require(state, &caller.project.id, &parse_id(req)?).await?;
+    let id = parse_id(req)?;
     let input: RotateInput = if req.body().is_empty() {
         RotateInput::default()
     } else {
@@ -220,23 +222,9 @@ pub async fn rotate(
             format!("must be 0 to {MAX_OVERLAP_S}"),
         ));
     }
-    let now = state.clock.now();
-    let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-    let ends = now_ms + overlap * 1000;
-    e.secrets
-        .retain(|s| s.expires_at_ms.is_none_or(|at| at > now_ms));
-    for s in &mut e.secrets {
-        s.expires_at_ms = Some(s.expires_at_ms.map_or(ends, |at| at.min(ends)));
-    }
-    e.secrets
-        .retain(|s| s.expires_at_ms.is_none_or(|at| at > now_ms));
-    let secret = WebhookSecret::generate();
-    e.secrets.push(StoredSecret {
-        secret: secret.expose(),
-        expires_at_ms: None,
-    });
-    e.updated_at = crate::clock::rfc3339(now);
-    endpoints::save(state, &e).await?;
+    let (e, secret) =
+        endpoint_changes::rotate(state, &caller.project.id, &id, overlap, state.clock.now())
+            .await?;
     let mut view = e.view();
     if let Some(o) = view.as_object_mut() {
         o.insert("secret".into(), secret.expose().into());
@@ -260,15 +248,16 @@ pub async fn test(
         "endpoint_id": e.id,
         "message": "Test event from Mostrador: if you can read this, your endpoint works.",
     });
-    let published = events::publish(
-        state,
-        &caller.project,
-        "webhook.test",
+    // With an Idempotency-Key, the event's ids are stable across re-runs (tenancy::minted).
+    let new = events::emit::NewEvent {
+        event_type: "webhook.test",
         data,
-        None,
-        Target::Only(e.id),
-    )
-    .await?;
+        dedupe_key: None,
+        target: Target::Only(e.id),
+        minted: caller.minted(),
+    };
+    let (published, fanout) = events::emit::store_event(state, &caller.project, new, None).await?;
+    fanout.send(state).await;
     json(
         StatusCode::ACCEPTED,
         &serde_json::json!({ "event_id": published.id, "delivery_ids": published.deliveries }),

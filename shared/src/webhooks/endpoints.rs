@@ -4,6 +4,7 @@
 //! rest (SSE) and the item is only ever read by this project's own key paths; secrets never reach
 //! a log ([`StoredSecret`] has a redacting `Debug`) and leave the API only at creation and
 //! rotation. During a rotation the item holds several secrets; expired ones are pruned on write.
+//! The shop's changes are written field by field (`endpoint_changes`), never as a whole item.
 
 use crate::db::{self, storage_error, Item};
 use crate::error::ApiError;
@@ -46,6 +47,10 @@ pub struct Endpoint {
     /// Start of the current run of failed attempts (ms); cleared by any success.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failing_since_ms: Option<i64>,
+    /// Bumped by every write of `secrets` (rotation), which is conditioned on it: see
+    /// `endpoint_changes`. Absent on items from before it existed (0).
+    #[serde(default)]
+    pub secrets_version: u64,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -96,7 +101,7 @@ pub fn ms_rfc3339(ms: i64) -> Option<String> {
         .map(crate::clock::rfc3339)
 }
 
-fn pk(project: &ProjectId) -> String {
+pub(crate) fn pk(project: &ProjectId) -> String {
     format!("P#{project}#WHE")
 }
 
@@ -196,25 +201,6 @@ pub async fn create(state: &AppState, e: &Endpoint, max: u32) -> Result<(), ApiE
         }
     }
     Ok(())
-}
-
-/// Replaces the endpoint (it must exist: updates never resurrect a deleted endpoint).
-pub async fn save(state: &AppState, e: &Endpoint) -> Result<(), ApiError> {
-    let result = state
-        .dynamodb
-        .put_item()
-        .table_name(&state.config.table_name)
-        .set_item(Some(to_item(e)?))
-        .condition_expression("attribute_exists(pk)")
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(err) if db::is_conditional_failure(&err) => {
-            Err(ApiError::not_found("webhook endpoint"))
-        }
-        Err(err) => Err(storage_error(err)),
-    }
 }
 
 pub async fn delete(

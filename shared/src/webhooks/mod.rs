@@ -7,6 +7,7 @@ pub mod api;
 pub mod deliveries;
 pub mod delivery_routes;
 pub mod dispatch;
+pub mod endpoint_changes;
 pub mod endpoint_routes;
 pub mod endpoints;
 pub mod filter;
