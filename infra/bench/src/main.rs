@@ -844,6 +844,7 @@ async fn pools(stack: &Stack, key: &str, project_id: &str, n: usize) -> Pools {
             }],
             created_at: at.clone(),
             updated_at: at.clone(),
+            expires_at: None,
         };
         if mostrador::notifications::store::create(state, &notification, 30)
             .await
