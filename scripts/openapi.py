@@ -340,7 +340,13 @@ SCHEMAS = {
     "ProjectPatch": {"type": "object", "additionalProperties": False, "properties": {
         "name": STR, "domain": STR, "active": {"type": "boolean"}, "plan": {"type": "string", "enum": ["free", "pro"]},
         "flags": {"type": "object", "additionalProperties": {"type": ["boolean", "null"]}},
-        "limit_overrides": {"type": ["object", "null"]}, "contact_email": STR, "email_from": STR}},
+        "limit_overrides": ref("LimitOverrides"), "contact_email": STR, "email_from": STR}},
+    "LimitOverrides": {"type": "object", "additionalProperties": False,
+                       "description": "Replaces every override at once; `{}` clears them all",
+                       "properties": {k: {"type": "integer", "minimum": 0} for k in [
+                           "requests_per_second", "requests_per_minute", "emails_per_month",
+                           "whatsapp_per_month", "webhook_attempts_per_month", "payments_per_month",
+                           "max_webhook_endpoints", "retention_days"]}},
     "KeyRequest": {"type": "object", "additionalProperties": False, "properties": {"label": STR}},
     "RotateKeyRequest": {"type": "object", "additionalProperties": False, "properties": {
         "grace_seconds": {"type": "integer", "minimum": 0}}},
@@ -367,6 +373,7 @@ SCHEMAS_TO_STRUCTS = {
     "RefundRequest": ["shared/src/payments/routes.rs", "RefundRequest"],
     "NewProject": ["shared/src/admin/mod.rs", "NewProject"],
     "ProjectPatch": ["shared/src/admin/mod.rs", "ProjectPatch"],
+    "LimitOverrides": ["shared/src/tenancy/plan.rs", "LimitOverrides"],
     "KeyRequest": ["shared/src/admin/routes.rs", "KeyRequest"],
     "RotateKeyRequest": ["shared/src/admin/routes.rs", "RotateRequest"],
 }

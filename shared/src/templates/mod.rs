@@ -44,19 +44,29 @@ pub enum TemplateContent {
 
 /// E-mail parts, each a template. At least one of `html` and `text` is required.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EmailContent {
     /// Rendered without escaping; CR/LF in the result become spaces (header injection).
     pub subject: String,
     /// Rendered with HTML auto-escaping of every `{{ … }}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::http::strict::present"
+    )]
     pub html: Option<String>,
     /// Plain-text alternative, rendered without escaping.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::http::strict::present"
+    )]
     pub text: Option<String>,
 }
 
 /// A WhatsApp text message body template (not escaped: WhatsApp shows text, not HTML).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WhatsAppTextContent {
     /// The message template.
     pub body: String,
@@ -64,6 +74,7 @@ pub struct WhatsAppTextContent {
 
 /// A reference to a Meta-approved WhatsApp template and how to fill its body parameters.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WhatsAppTemplateRef {
     /// The template's name at Meta (`order_shipped`).
     pub name: String,
