@@ -16,6 +16,7 @@ mod notifications_support;
 mod openapi;
 mod payments;
 mod payments_faults;
+mod strict_input;
 mod template;
 mod tenancy;
 mod webhooks;

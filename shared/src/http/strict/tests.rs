@@ -356,3 +356,22 @@ mod request_types {
         );
     }
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Preview {
+    #[serde(default)]
+    variables: serde_json::Value,
+}
+
+#[test]
+fn a_free_form_field_may_not_be_null_but_may_hold_null() {
+    expect::<Preview>(
+        r#"{"variables": null}"#,
+        422,
+        "/variables",
+        "null_not_allowed",
+    );
+    let ok: Preview = body(r#"{"variables": {"a": null, "b": [null]}}"#).unwrap();
+    assert!(ok.variables["a"].is_null());
+}

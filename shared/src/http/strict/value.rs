@@ -151,11 +151,14 @@ fn unknown(expected: &[&str]) -> Failure {
     Failure::new("unknown_field", message)
 }
 
-/// One value of the body at `at`. `null_ok` holds below a [`NULLABLE`] field.
+/// One value of the body at `at`. `null_ok` holds below a [`NULLABLE`] field; `member` says
+/// the value is a struct's field (there a free-form JSON field may not be `null` either, while
+/// `null` inside free-form JSON is data).
 pub struct Strict<'de> {
     v: &'de Value,
     at: String,
     null_ok: bool,
+    member: bool,
 }
 
 impl<'de> Strict<'de> {
@@ -164,6 +167,7 @@ impl<'de> Strict<'de> {
             v,
             at: String::new(),
             null_ok: false,
+            member: false,
         }
     }
 
@@ -214,11 +218,12 @@ impl<'de> Strict<'de> {
         Failure::new("invalid_type", message).at(&self.at)
     }
 
-    fn child(&self, v: &'de Value, segment: &str) -> Strict<'de> {
+    fn child(&self, v: &'de Value, segment: &str, member: bool) -> Strict<'de> {
         Strict {
             v,
             at: format!("{}/{segment}", self.at),
             null_ok: self.null_ok,
+            member,
         }
     }
 }
@@ -239,6 +244,7 @@ impl<'de> Deserializer<'de> for Strict<'de> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Failure> {
         let at = self.at.clone();
         match self.v {
+            Value::Null if self.member && !self.null_ok => Err(null_refused()),
             Value::Null => visitor.visit_unit(),
             Value::Bool(b) => visitor.visit_bool(*b),
             Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
@@ -249,7 +255,7 @@ impl<'de> Deserializer<'de> for Strict<'de> {
             },
             Value::String(s) => visitor.visit_borrowed_str(s),
             Value::Array(items) => visitor.visit_seq(Items::new(self, items)),
-            Value::Object(map) => visitor.visit_map(Members::new(self, map)),
+            Value::Object(map) => visitor.visit_map(Members::new(self, map, false)),
         }
         .map_err(|e: Failure| e.at(&at))
     }
@@ -385,7 +391,7 @@ impl<'de> Deserializer<'de> for Strict<'de> {
             Value::Object(map) => {
                 let at = self.at.clone();
                 visitor
-                    .visit_map(Members::new(self, map))
+                    .visit_map(Members::new(self, map, false))
                     .map_err(|e: Failure| e.at(&at))
             }
             _ => Err(self.wrong("an object")),
@@ -409,7 +415,7 @@ impl<'de> Deserializer<'de> for Strict<'de> {
         }
         let at = self.at.clone();
         visitor
-            .visit_map(Members::new(self, map))
+            .visit_map(Members::new(self, map, true))
             .map_err(|e: Failure| e.at(&at))
     }
 
@@ -459,7 +465,7 @@ impl<'de> SeqAccess<'de> for Items<'de> {
     ) -> Result<Option<T::Value>, Failure> {
         match self.iter.next() {
             Some((i, v)) => seed
-                .deserialize(self.parent.child(v, &i.to_string()))
+                .deserialize(self.parent.child(v, &i.to_string(), false))
                 .map(Some),
             None => Ok(None),
         }
@@ -474,14 +480,17 @@ struct Members<'de> {
     parent: Strict<'de>,
     iter: serde_json::map::Iter<'de>,
     value: Option<(&'de String, &'de Value)>,
+    /// The object is a struct (its values are fields), not a map or free-form JSON.
+    of_struct: bool,
 }
 
 impl<'de> Members<'de> {
-    fn new(parent: Strict<'de>, map: &'de serde_json::Map<String, Value>) -> Self {
+    fn new(parent: Strict<'de>, map: &'de serde_json::Map<String, Value>, of_struct: bool) -> Self {
         Self {
             parent,
             iter: map.iter(),
             value: None,
+            of_struct,
         }
     }
 }
@@ -503,7 +512,9 @@ impl<'de> MapAccess<'de> for Members<'de> {
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Failure> {
         match self.value.take() {
-            Some((key, value)) => seed.deserialize(self.parent.child(value, &escape(key))),
+            Some((key, value)) => {
+                seed.deserialize(self.parent.child(value, &escape(key), self.of_struct))
+            }
             None => Err(Failure::new("invalid_value", "a member without a value")),
         }
     }
