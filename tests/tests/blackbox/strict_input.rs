@@ -437,3 +437,31 @@ async fn ambiguous_bodies_are_refused_on_every_json_route_and_change_nothing() {
     let r = send(stack, &p, refund, "{}").await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 }
+
+/// A header line hyper cannot parse never reaches a function, and still gets problem+json.
+#[tokio::test]
+async fn malformed_header_lines_get_a_problem() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stack = shared();
+    for line in ["no colon here", "x bad name: 1", "x-ok: 1\r\n folded"] {
+        let addr = stack.api_url.trim_start_matches("http://");
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n{line}\r\nConnection: close\r\n\r\n"
+        );
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 400 "), "{line:?}: {answer}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/problem+json"),
+            "{line:?}: {answer}"
+        );
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["code"], "malformed_request", "{answer}");
+        assert_eq!(v["status"], 400);
+        assert!(v["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+    }
+}
