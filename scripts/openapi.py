@@ -48,7 +48,7 @@ SCHEMAS = {
             "detail": {"type": "string"},
             "request_id": {"type": "string", "description": "Also in the `X-Request-Id` header; quote it when reporting a problem"},
             "errors": {"type": "array", "items": ref("FieldError"),
-                       "description": "Present on 422 `validation_failed`: one entry per offending field"},
+                       "description": "Present on 422 `validation_failed` (one entry per offending field) and on a 400 `invalid_json` caused by a duplicate key"},
         },
         "example": {
             "type": "urn:mostrador:problem:validation_failed", "title": "Unprocessable Entity",
@@ -61,8 +61,8 @@ SCHEMAS = {
         "type": "object",
         "required": ["field", "code", "message"],
         "properties": {
-            "field": {"type": "string", "description": "Path of the field (`recipient.email`, `items[2].quantity`)"},
-            "code": {"type": "string", "description": "`required`, `invalid`, `invalid_format`, …"},
+            "field": {"type": "string", "description": "A body that fails parsing: the JSON pointer of the value (`/amount`, `/items/0/quantity`, `\"\"` for the whole body). Checks after parsing and query parameters: the field's name (`to`, `limit`)"},
+            "code": {"type": "string", "description": "Parsing: `duplicate_key`, `invalid_type`, `unknown_field`, `null_not_allowed`, `required`, `out_of_range`, `invalid_value`. After parsing: `required`, `invalid`, `invalid_format`, `out_of_range`, …"},
             "message": {"type": "string"},
         },
     },
@@ -406,7 +406,7 @@ def problem(description, codes, retry=False):
 
 
 RESPONSES = {
-    "BadRequest": problem("Malformed request (bad JSON, bad query string)", ["invalid_json"]),
+    "BadRequest": problem("Malformed request (bad JSON, a duplicate key in a JSON object, bad query string)", ["invalid_json"]),
     "Unauthorized": problem("No valid API key (`WWW-Authenticate: ApiKey header=\"X-API-KEY\"`)",
                             ["api_key_missing", "api_key_malformed", "api_key_invalid", "api_key_revoked", "api_key_expired"]),
     "Forbidden": problem("Valid key that may not do this", ["project_inactive", "feature_disabled"]),
