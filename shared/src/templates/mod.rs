@@ -17,6 +17,7 @@
 //! the Lambda timeout is the last line there.
 
 mod allowlist;
+mod content_de;
 pub mod limits;
 mod render;
 mod sandbox;
@@ -29,7 +30,8 @@ pub use render::{render, RenderError, Rendered, RenderedEmail, RenderedWhatsAppT
 pub use validate::validate;
 
 /// A notification template as the shop wrote it, by channel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Read by `content_de` (every member checked where it stands), written by the derive.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TemplateContent {
     /// An e-mail sent through SES.
@@ -49,18 +51,10 @@ pub struct EmailContent {
     /// Rendered without escaping; CR/LF in the result become spaces (header injection).
     pub subject: String,
     /// Rendered with HTML auto-escaping of every `{{ … }}`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::http::strict::present"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub html: Option<String>,
     /// Plain-text alternative, rendered without escaping.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::http::strict::present"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 

@@ -49,18 +49,6 @@ where
     d.deserialize_newtype_struct(value::NULLABLE, Through(std::marker::PhantomData))
 }
 
-/// `#[serde(default, deserialize_with = "present")]` on an `Option`: absent is `None`, `null`
-/// is refused with any deserializer. For types serde reads through its own buffer (the
-/// variants of an internally tagged enum such as `TemplateContent`), which [`nullable`]'s
-/// default refusal cannot reach.
-pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
-}
-
 /// A request body refused by the typed pass: where, why (stable code), and a message for people.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refusal {

@@ -283,9 +283,28 @@ mod request_types {
         expect::<TemplateContent>(
             r#"{"kind": "email", "subject": "S", "html": null, "text": "T"}"#,
             422,
-            "",
+            "/html",
             "null_not_allowed",
         );
+        expect::<TemplateContent>(
+            r#"{"kind": "email", "subject": 5, "text": "T"}"#,
+            422,
+            "/subject",
+            "invalid_type",
+        );
+        expect::<TemplateContent>(
+            r#"{"kind": "whatsapp_text", "body": "b", "subject": "S"}"#,
+            422,
+            "/subject",
+            "unknown_field",
+        );
+        expect::<TemplateContent>(
+            r#"{"kind": "sms", "body": "b"}"#,
+            422,
+            "/kind",
+            "invalid_value",
+        );
+        expect::<TemplateContent>(r#"{"body": "b"}"#, 422, "/kind", "required");
         expect::<TemplateContent>(
             r#"{"kind": "email", "text": "T"}"#,
             422,
