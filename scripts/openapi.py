@@ -48,7 +48,7 @@ SCHEMAS = {
             "detail": {"type": "string"},
             "request_id": {"type": "string", "description": "Also in the `X-Request-Id` header; quote it when reporting a problem"},
             "errors": {"type": "array", "items": ref("FieldError"),
-                       "description": "Present on 422 `validation_failed`: one entry per offending field"},
+                       "description": "Present on 422 `validation_failed` (one entry per offending field) and on a 400 `invalid_json` caused by a duplicate key"},
         },
         "example": {
             "type": "urn:mostrador:problem:validation_failed", "title": "Unprocessable Entity",
@@ -61,8 +61,8 @@ SCHEMAS = {
         "type": "object",
         "required": ["field", "code", "message"],
         "properties": {
-            "field": {"type": "string", "description": "Path of the field (`recipient.email`, `items[2].quantity`)"},
-            "code": {"type": "string", "description": "`required`, `invalid`, `invalid_format`, …"},
+            "field": {"type": "string", "description": "A body that fails parsing: the JSON pointer of the value (`/amount`, `/items/0/quantity`, `\"\"` for the whole body). Checks after parsing and query parameters: the field's name (`to`, `limit`)"},
+            "code": {"type": "string", "description": "Parsing: `duplicate_key`, `invalid_type`, `unknown_field`, `null_not_allowed`, `required`, `out_of_range`, `invalid_value`. After parsing: `required`, `invalid`, `invalid_format`, `out_of_range`, …"},
             "message": {"type": "string"},
         },
     },
@@ -382,7 +382,13 @@ SCHEMAS = {
     "ProjectPatch": {"type": "object", "additionalProperties": False, "properties": {
         "name": STR, "domain": STR, "active": {"type": "boolean"}, "plan": {"type": "string", "enum": ["free", "pro"]},
         "flags": {"type": "object", "additionalProperties": {"type": ["boolean", "null"]}},
-        "limit_overrides": {"type": ["object", "null"]}, "contact_email": STR, "email_from": STR}},
+        "limit_overrides": ref("LimitOverrides"), "contact_email": STR, "email_from": STR}},
+    "LimitOverrides": {"type": "object", "additionalProperties": False,
+                       "description": "Replaces every override at once; `{}` clears them all",
+                       "properties": {k: {"type": "integer", "minimum": 0} for k in [
+                           "requests_per_second", "requests_per_minute", "emails_per_month",
+                           "whatsapp_per_month", "webhook_attempts_per_month", "payments_per_month",
+                           "max_webhook_endpoints", "retention_days"]}},
     "KeyRequest": {"type": "object", "additionalProperties": False, "properties": {"label": STR}},
     "RotateKeyRequest": {"type": "object", "additionalProperties": False, "properties": {
         "grace_seconds": {"type": "integer", "minimum": 0}}},
@@ -409,6 +415,7 @@ SCHEMAS_TO_STRUCTS = {
     "RefundRequest": ["shared/src/payments/routes.rs", "RefundRequest"],
     "NewProject": ["shared/src/admin/mod.rs", "NewProject"],
     "ProjectPatch": ["shared/src/admin/mod.rs", "ProjectPatch"],
+    "LimitOverrides": ["shared/src/tenancy/plan.rs", "LimitOverrides"],
     "KeyRequest": ["shared/src/admin/routes.rs", "KeyRequest"],
     "RotateKeyRequest": ["shared/src/admin/routes.rs", "RotateRequest"],
 }
@@ -441,7 +448,7 @@ def problem(description, codes, retry=False):
 
 
 RESPONSES = {
-    "BadRequest": problem("Malformed request (bad JSON, bad query string)", ["invalid_json"]),
+    "BadRequest": problem("Malformed request (bad JSON, a duplicate key in a JSON object, bad query string)", ["invalid_json"]),
     "Unauthorized": problem("No valid API key (`WWW-Authenticate: ApiKey header=\"X-API-KEY\"`)",
                             ["api_key_missing", "api_key_malformed", "api_key_invalid", "api_key_revoked", "api_key_expired"]),
     "Forbidden": problem("Valid key that may not do this", ["project_inactive", "feature_disabled"]),

@@ -13,7 +13,9 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// One offending input field of a validation error.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct FieldError {
-    /// JSON-pointer-like path of the field (`recipient.email`, `items[2].quantity`).
+    /// Where the problem is. For a body that fails parsing, the JSON pointer (RFC 6901) of the
+    /// value (`/amount`, `/items/0/quantity`, `""` for the whole body); handlers' own checks
+    /// and query parameters use the field's name (`recipient.email`, `limit`).
     pub field: String,
     /// Stable machine code for this field's problem (`required`, `invalid_format`, …).
     pub code: String,
@@ -80,6 +82,13 @@ impl ApiError {
         );
         err.0.errors = errors;
         err
+    }
+
+    /// Lists the offending fields of a problem other than `validation_failed` (a 400
+    /// `invalid_json` names the duplicate key with code `duplicate_key`).
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.0.errors = errors;
+        self
     }
 
     /// 404 `not_found`: also what a project gets for another project's resource.

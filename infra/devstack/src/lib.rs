@@ -11,6 +11,7 @@ pub mod emulators;
 pub mod functions;
 pub mod gateway;
 mod mail;
+mod malformed;
 pub mod outage;
 pub mod pollers;
 pub mod provision;

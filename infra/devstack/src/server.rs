@@ -3,6 +3,7 @@
 
 use crate::emulators::Kind;
 use crate::gateway::{event, invoke, Incoming, SharedRoutes, MAX_BODY};
+use crate::malformed::Peer;
 use crate::stack::Inner;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State};
@@ -11,7 +12,6 @@ use axum::routing::post;
 use axum::Router;
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -47,9 +47,10 @@ pub async fn serve(
         )
         .fallback(gateway)
         .with_state(App { routes, inner });
+    // Connections wrapped so that requests hyper refuses itself still get problem+json.
     let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        crate::malformed::Listener(listener),
+        app.into_make_service_with_connect_info::<Peer>(),
     )
     .with_graceful_shutdown(async move {
         let _ = shutdown.changed().await;
@@ -241,7 +242,7 @@ async fn local_mail_identity(State(app): State<App>, identity: Path<String>) -> 
 
 async fn gateway(
     State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     req: Request,
 ) -> Response {
     let (parts, body) = req.into_parts();

@@ -30,7 +30,8 @@ pub struct NewProject {
 }
 
 /// Changes to a project; absent fields stay as they are. In `flags`, `null` clears a flag
-/// back to its default.
+/// back to its default (the one place a request body may say `null`). `limit_overrides`
+/// replaces every override at once: `{}` clears them all.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectPatch {
@@ -42,7 +43,7 @@ pub struct ProjectPatch {
     pub active: Option<bool>,
     #[serde(default)]
     pub plan: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::strict::nullable")]
     pub flags: BTreeMap<String, Option<bool>>,
     #[serde(default)]
     pub limit_overrides: Option<LimitOverrides>,

@@ -6,6 +6,7 @@
 
 mod request;
 mod response;
+pub mod strict;
 
 pub use request::{ApiRequest, MAX_JSON_BODY};
 pub use response::{json, no_content, respond, HttpHandler, REQUEST_ID_HEADER};

@@ -123,8 +123,9 @@ impl ApiRequest {
     }
 
     /// Parses the body as JSON into `T`: 415 for a non-JSON content type, 413 over `limit`
-    /// bytes, 400 for malformed JSON, 422 listing the field for a well-formed body of the
-    /// wrong shape.
+    /// bytes, 400 `invalid_json` for malformed JSON or a duplicate key, 422
+    /// `validation_failed` naming the JSON pointer of the field for a well-formed body of the
+    /// wrong shape (see [`super::strict`]).
     pub fn json_limited<T: DeserializeOwned>(&self, limit: usize) -> Result<T, ApiError> {
         let content_type = self.header("content-type").unwrap_or("");
         let media = content_type
@@ -142,46 +143,12 @@ impl ApiRequest {
         let text = std::str::from_utf8(&self.body).map_err(|_| {
             ApiError::bad_request("invalid_json", "request body is not valid UTF-8")
         })?;
-        // Parse to a Value first: it separates syntax errors (400) from shape errors (422) and
-        // bounds nesting (serde_json refuses more than 128 levels).
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            ApiError::bad_request(
-                "invalid_json",
-                format!(
-                    "request body is not valid JSON: {} at line {} column {}",
-                    short(&e),
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })?;
-        serde_json::from_value(value).map_err(|e| {
-            let message = short(&e);
-            let field = field_of(&message);
-            ApiError::validation(vec![FieldError::new(field, "invalid", message)])
-        })
+        // Every route's body goes through the same strict reading: objects only, no duplicate
+        // keys, no unknown fields, no `null` for "absent" (see `strict`).
+        super::strict::body(text)
     }
 
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         self.json_limited(MAX_JSON_BODY)
     }
-}
-
-/// serde_json's message without its trailing " at line X column Y".
-fn short(err: &serde_json::Error) -> String {
-    let text = err.to_string();
-    match text.find(" at line ") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
-    }
-}
-
-/// Best-effort field name from a serde message (`missing field `x``, `unknown field `y``).
-fn field_of(message: &str) -> String {
-    message
-        .split('`')
-        .nth(1)
-        .filter(|f| !f.is_empty() && f.len() < 64)
-        .unwrap_or("body")
-        .to_owned()
 }

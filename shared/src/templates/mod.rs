@@ -17,6 +17,7 @@
 //! the Lambda timeout is the last line there.
 
 mod allowlist;
+mod content_de;
 pub mod limits;
 mod render;
 mod sandbox;
@@ -29,7 +30,8 @@ pub use render::{render, RenderError, Rendered, RenderedEmail, RenderedWhatsAppT
 pub use validate::validate;
 
 /// A notification template as the shop wrote it, by channel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Read by `content_de` (every member checked where it stands), written by the derive.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TemplateContent {
     /// An e-mail sent through SES.
@@ -44,6 +46,7 @@ pub enum TemplateContent {
 
 /// E-mail parts, each a template. At least one of `html` and `text` is required.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EmailContent {
     /// Rendered without escaping; CR/LF in the result become spaces (header injection).
     pub subject: String,
@@ -57,6 +60,7 @@ pub struct EmailContent {
 
 /// A WhatsApp text message body template (not escaped: WhatsApp shows text, not HTML).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WhatsAppTextContent {
     /// The message template.
     pub body: String,
@@ -64,6 +68,7 @@ pub struct WhatsAppTextContent {
 
 /// A reference to a Meta-approved WhatsApp template and how to fill its body parameters.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WhatsAppTemplateRef {
     /// The template's name at Meta (`order_shipped`).
     pub name: String,

@@ -21,6 +21,7 @@ mod payments;
 mod payments_edges;
 mod payments_faults;
 mod payments_recovery;
+mod strict_input;
 mod template;
 mod template_alarms;
 mod tenancy;

@@ -60,6 +60,9 @@ impl Size {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reliability_suite() {
+    if std::env::var("RELIABILITY").as_deref() == Ok("hostile") {
+        return hostile_only().await;
+    }
     let size = Size::from_env();
     let started = std::time::Instant::now();
     let (stack, t, _root) = world::start().await;
@@ -101,4 +104,20 @@ async fn reliability_suite() {
         "reliability violations:\n{}",
         violations.join("\n")
     );
+}
+
+/// `RELIABILITY=hostile`: only the hostile table, against one quiet shop (a few minutes, not the
+/// whole suite), for changes to input handling.
+async fn hostile_only() {
+    let (stack, t, _root) = world::start().await;
+    let shops = world::shops(&t, 1).await;
+    let outcome = hostile::run(&t, &shops).await;
+    stack.shutdown().await;
+    let failures = outcome.failures();
+    println!(
+        "hostile cases: {} run, {} failed",
+        outcome.outcomes.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
 }

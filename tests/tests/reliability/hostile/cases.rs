@@ -7,7 +7,7 @@ use mostrador_tests::{client, TestStack};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-fn http(
+pub(super) fn http(
     family: &'static str,
     name: &str,
     method: Method,
@@ -31,7 +31,7 @@ fn http(
 }
 
 impl Case {
-    fn expect(mut self, status: u16, code: &'static str) -> Self {
+    pub(super) fn expect(mut self, status: u16, code: &'static str) -> Self {
         self.status = status;
         self.code = code;
         self
@@ -67,7 +67,7 @@ async fn server_now(t: &TestStack) -> time::OffsetDateTime {
     .unwrap()
 }
 
-fn raw_get(path: &str, key: &str, extra: &str) -> Req {
+pub(super) fn raw_get(path: &str, key: &str, extra: &str) -> Req {
     Req::Raw(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: {key}\r\n{extra}Connection: close\r\n\r\n").into_bytes())
 }
 
@@ -680,6 +680,7 @@ pub(super) async fn all(t: &TestStack, h: &Shop, v: &Shop) -> Vec<Case> {
         H,
         j(json!({"channel": "email", "to": {"$regex": ".*"}, "template": "aviso"})),
     ));
+    super::strict_cases::add(&mut c, h);
     c
 }
 
