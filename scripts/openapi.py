@@ -482,6 +482,10 @@ RESPONSES = {
     "Unauthorized": problem("No valid API key (`WWW-Authenticate: ApiKey header=\"X-API-KEY\"`)",
                             ["api_key_missing", "api_key_malformed", "api_key_invalid", "api_key_revoked", "api_key_expired"]),
     "Forbidden": problem("Valid key that may not do this", ["project_inactive", "feature_disabled"]),
+    "OperatorForbidden": problem("No or wrong operator credentials. API Gateway's IAM authorizer refuses an unsigned or "
+                                 "unauthorized request with 403 before any function runs, so operator routes never "
+                                 "answer 401 (on AWS the body is API Gateway's own; the local stand-in answers problem+json)",
+                                 ["operator_auth_required"]),
     "NotFound": problem("Not found; also what another project's ids answer", ["not_found", "route_not_found"]),
     "Conflict": problem("Conflicts with the current state or an earlier Idempotency-Key",
                         ["idempotency_key_reused", "idempotency_request_in_progress", "endpoint_disabled", "endpoint_limit_reached",
@@ -552,6 +556,8 @@ OPS = []
 
 def op(method, path, tag, op_id, summary, responses, params=(), request=None, security=V1, description=None):
     o = {"operationId": op_id, "tags": [tag], "summary": summary, "security": security}
+    if security == IAM and "403" in responses:
+        responses = {**responses, "403": {"$ref": "#/components/responses/OperatorForbidden"}}
     if description:
         o["description"] = description
     params = list(params)
@@ -722,31 +728,31 @@ A_PRJ = path_param("project_id", "Project id", "prj_01JD4RZ8B3J6V0Q5XK2M9N7T4W")
 KEY = path_param("key_id", "Key id", "pddsafa13abp18br")
 OPERATOR_OK = {"content": {"application/json": {"schema": ANY_OBJ}}}
 op("POST", "/admin/projects", "operator", "adminCreateProject", "Create a project and its first key",
-   {"201": {"description": "`{project, api_key}`", **OPERATOR_OK}, **errors(400, 401, 403, 415, 422)},
+   {"201": {"description": "`{project, api_key}`", **OPERATOR_OK}, **errors(400, 403, 415, 422)},
    request=body("NewProject"), security=IAM)
 op("GET", "/admin/projects", "operator", "adminListProjects", "List projects",
-   {"200": {"description": "Projects", **OPERATOR_OK}, **errors(401, 403)}, security=IAM)
+   {"200": {"description": "Projects", **OPERATOR_OK}, **errors(403)}, security=IAM)
 op("GET", "/admin/projects/{project_id}", "operator", "adminGetProject", "One project",
-   {"200": {"description": "The project", **OPERATOR_OK}, **errors(401, 403, 404)}, params=[A_PRJ], security=IAM)
+   {"200": {"description": "The project", **OPERATOR_OK}, **errors(403, 404)}, params=[A_PRJ], security=IAM)
 op("PATCH", "/admin/projects/{project_id}", "operator", "adminUpdateProject", "Change plan, flags, limits, activation",
-   {"200": {"description": "The project", **OPERATOR_OK}, **errors(400, 401, 403, 404, 409, 415, 422)},
+   {"200": {"description": "The project", **OPERATOR_OK}, **errors(400, 403, 404, 409, 415, 422)},
    params=[A_PRJ], request=body("ProjectPatch"), security=IAM)
 op("GET", "/admin/projects/{project_id}/keys", "operator", "adminListKeys", "A project's keys (never the secrets)",
-   {"200": {"description": "Keys", **OPERATOR_OK}, **errors(401, 403, 404)}, params=[A_PRJ], security=IAM)
+   {"200": {"description": "Keys", **OPERATOR_OK}, **errors(403, 404)}, params=[A_PRJ], security=IAM)
 op("POST", "/admin/projects/{project_id}/keys", "operator", "adminCreateKey", "A new key (shown once)",
-   {"201": {"description": "The key", **OPERATOR_OK}, **errors(400, 401, 403, 404, 415, 422)},
+   {"201": {"description": "The key", **OPERATOR_OK}, **errors(400, 403, 404, 415, 422)},
    params=[A_PRJ], request=body("KeyRequest", required=False), security=IAM)
 op("POST", "/admin/projects/{project_id}/keys/{key_id}/rotate", "operator", "adminRotateKey", "Replace a key; the old one works for a grace period",
-   {"201": {"description": "The new key", **OPERATOR_OK}, **errors(400, 401, 403, 404, 409, 415, 422)},
+   {"201": {"description": "The new key", **OPERATOR_OK}, **errors(400, 403, 404, 409, 415, 422)},
    params=[A_PRJ, KEY], request=body("RotateKeyRequest", required=False), security=IAM)
 op("POST", "/admin/projects/{project_id}/keys/{key_id}/revoke", "operator", "adminRevokeKey", "Revoke a key now",
-   {"200": {"description": "The key", **OPERATOR_OK}, **errors(401, 403, 404, 409)}, params=[A_PRJ, KEY], security=IAM)
+   {"200": {"description": "The key", **OPERATOR_OK}, **errors(403, 404, 409)}, params=[A_PRJ, KEY], security=IAM)
 op("PUT", "/admin/projects/{project_id}/credentials/{provider}", "operator", "adminPutCredentials", "Store provider credentials in Secrets Manager",
    {"200": {"description": "Stored (secrets never echoed)", **OPERATOR_OK}, "204": {"description": "Stored"},
-    **errors(400, 401, 403, 404, 415, 422)},
+    **errors(400, 403, 404, 415, 422)},
    params=[A_PRJ, path_param("provider", "`mercadopago` or `whatsapp`", "mercadopago")], request=body("Credentials"), security=IAM)
 op("GET", "/admin/projects/{project_id}/usage", "operator", "adminGetUsage", "A project's usage by month",
-   {"200": {"description": "Usage", **OPERATOR_OK}, **errors(401, 403, 404)}, params=[A_PRJ], security=IAM)
+   {"200": {"description": "Usage", **OPERATOR_OK}, **errors(403, 404)}, params=[A_PRJ], security=IAM)
 
 
 # OpenAPI links: where a response's ids lead (documentation, and schemathesis' stateful phase).
@@ -765,6 +771,11 @@ LINKS = {
     },
     ("testWebhookEndpoint", "202"): {"GetEvent": ("getEvent", {"event_id": "$response.body#/event_id"})},
     ("retryWebhookDelivery", "202"): {"GetWebhookDelivery": ("getWebhookDelivery", {"delivery_id": "$response.body#/id"})},
+    ("adminCreateProject", "201"): {
+        "AdminGetProject": ("adminGetProject", {"project_id": "$response.body#/project/id"}),
+        "AdminListKeys": ("adminListKeys", {"project_id": "$response.body#/project/id"}),
+        "AdminGetUsage": ("adminGetUsage", {"project_id": "$response.body#/project/id"}),
+    },
     ("createPayment", "201"): {
         "GetPayment": ("getPayment", {"payment_id": "$response.body#/id"}),
         "RefundPayment": ("refundPayment", {"payment_id": "$response.body#/id"}),

@@ -359,8 +359,10 @@ async fn openapi_json_and_docs_are_served() {
     }
 }
 
-/// Schemathesis (pinned in scripts/bootstrap.sh, `.tools/pytools`) over every operation of
-/// openapi.json — the operator routes too, with the local operator token — as a real project,
+/// Schemathesis (pinned in scripts/bootstrap.sh, `.tools/pytools`) with every check, in every
+/// phase (stateful included; tests/fuzz/schemathesis.toml says where a check is narrowed, and
+/// why), over every operation of openapi.json — the operator routes too, with the local operator
+/// token — as a real project,
 /// against this binary's local stack (`FUZZ_MAX_EXAMPLES`, default 10; `scripts/fuzz.sh` runs it
 /// alone). The project may hold no webhook endpoint (`max_webhook_endpoints: 0`), so creating
 /// one is refused and nothing is ever delivered off the machine.
@@ -427,9 +429,29 @@ async fn fuzz_with_schemathesis() {
         operations.intersection(&documented).count(),
         documented.len()
     );
+    // Every phase ran and finished, the stateful one included.
+    let phases = finished_phases(&events);
+    for phase in ["examples", "coverage", "fuzzing", "stateful"] {
+        assert!(
+            phases.contains(phase),
+            "phase {phase} did not run: {phases:?}"
+        );
+    }
     let missed: Vec<_> = documented.difference(&operations).collect();
     assert!(missed.is_empty(), "operations never fuzzed: {missed:?}");
     assert!(requests >= 5 * documented.len(), "only {requests} requests");
+}
+
+/// The test phases schemathesis's ndjson report records as enabled and finished.
+fn finished_phases(ndjson: &str) -> std::collections::BTreeSet<String> {
+    ndjson
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|event| {
+            let phase = &event["PhaseFinished"]["phase"];
+            (phase["is_enabled"] == true).then(|| phase["name"].as_str().map(str::to_owned))?
+        })
+        .collect()
 }
 
 /// (requests sent, operations that got at least one) from schemathesis's ndjson report.
