@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every public operation of openapi.json with schemathesis (pinned in bootstrap.sh)
 # against a fresh local stack on free ports, as a real project:
-#   checks: not_a_server_error, response_schema_conformance, content_type_conformance.
+#   every check, every phase (examples, coverage, fuzzing, stateful); tests/fuzz/schemathesis.toml
+#   narrows checks on named operations only, each with its reason.
 # FUZZ_MAX_EXAMPLES=N (default 10) sets examples per operation. Loopback only: the fuzzed
 # project may hold no webhook endpoint, so nothing is delivered off the machine.
 set -euo pipefail

@@ -28,6 +28,19 @@ def nullable(t, **kw):
 STR = {"type": "string"}
 TS = {"type": "string", "format": "date-time", "description": "RFC 3339 time"}
 TS_NULL = {"type": ["string", "null"], "format": "date-time"}
+# "Printable" as the code checks it: no control characters (Unicode Cc) and not only blanks.
+PRINTABLE = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+
+
+def printable(max_len, **kw):
+    return {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": PRINTABLE, **kw}
+
+
+DOMAIN = {"type": "string", "maxLength": 253, "description": "Host name such as shop.example.com",
+          "pattern": "^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"}
+EMAIL = {"type": "string", "format": "email"}
+ORDER_ID = {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$"}
+U32 = 4294967295
 ANY_OBJ = {"type": "object"}
 
 # ---------------------------------------------------------------------------------------------
@@ -145,9 +158,10 @@ SCHEMAS = {
     "EmailContent": {
         "type": "object", "additionalProperties": False,
         "required": ["kind", "subject"],
+        "anyOf": [{"required": ["html"]}, {"required": ["text"]}],
         "properties": {
             "kind": {"const": "email"},
-            "subject": {"type": "string", "description": "Rendered without escaping; CR/LF become spaces"},
+            "subject": {"type": "string", "minLength": 1, "description": "Rendered without escaping; CR/LF become spaces"},
             "html": {"type": "string", "description": "Every `{{ … }}` HTML-escaped. At least one of html and text."},
             "text": {"type": "string"},
         },
@@ -164,7 +178,7 @@ SCHEMAS = {
         "required": ["kind", "name", "language"],
         "properties": {
             "kind": {"const": "whatsapp_template"},
-            "name": {"type": "string", "description": "The template's name at Meta"},
+            "name": {"type": "string", "minLength": 1, "description": "The template's name at Meta"},
             "language": {"type": "string", "examples": ["es_AR"]},
             "parameters": {"type": "array", "items": STR, "description": "One template per body parameter, in order"},
         },
@@ -245,9 +259,10 @@ SCHEMAS = {
         "type": "object", "additionalProperties": False,
         "required": ["type", "data"],
         "properties": {
-            "type": {"type": "string", "description": "Dotted lowercase name (`order.created`)", "examples": ["order.created"]},
-            "data": {"description": "Any JSON; the whole body is limited to 20 KB"},
-            "event_id": {"type": "string", "description": "Your id for the event: the same id is stored once (deduplication)"},
+            "type": {"type": "string", "maxLength": 100, "pattern": "^[a-z0-9_]+(\\.[a-z0-9_]+){0,7}$",
+                     "description": "Dotted lowercase name (`order.created`)", "examples": ["order.created"]},
+            "data": {"type": "object", "description": "A JSON object; the whole body is limited to 20 KB"},
+            "event_id": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$", "description": "Your id for the event: the same id is stored once (deduplication)"},
         },
         "example": {"type": "order.created", "data": {"order_id": "A-1001", "total": 125000}, "event_id": "A-1001-created"},
     },
@@ -269,7 +284,9 @@ SCHEMAS = {
         "properties": {
             "url": {"type": "string", "format": "uri", "maxLength": 2048,
                     "description": "https; required on create. Private addresses are refused (422 `url_not_allowed`)"},
-            "filter_types": {"type": "array", "items": STR, "minItems": 1,
+            "filter_types": {"type": "array", "minItems": 1,
+                             "items": {"type": "string", "maxLength": 100,
+                                       "pattern": "^([a-z0-9_]+\\.){0,7}([a-z0-9_]+|\\*)$"},
                              "description": "Event types or patterns (`order.*`, `*`); default `[\"*\"]`"},
             "description": {"type": "string"},
             "enabled": {"type": "boolean", "description": "Default true; PATCH `true` re-enables a disabled endpoint"},
@@ -321,7 +338,8 @@ SCHEMAS = {
     # --- payments
     "PaymentStatus": {"type": "string", "enum": ["pending", "paid", "failed", "cancelled", "refunded", "partially_refunded", "disputed", "charged_back"]},
     "LineItem": {"type": "object", "additionalProperties": False, "required": ["title", "quantity", "unit_amount"], "properties": {
-        "id": STR, "title": STR, "quantity": {"type": "integer", "minimum": 1},
+        "id": {"type": ["string", "null"], "minLength": 1, "maxLength": 64, "pattern": PRINTABLE},
+        "title": printable(256), "quantity": {"type": "integer", "minimum": 1, "maximum": 10000},
         "unit_amount": {"type": "integer", "minimum": 0, "description": "Minor units of the payment's currency"}}},
     "BackUrls": {"type": "object", "additionalProperties": False, "properties": {
         "success": STR, "pending": STR, "failure": STR}},
@@ -330,15 +348,15 @@ SCHEMAS = {
         "type": "object", "additionalProperties": False,
         "required": ["order_id", "amount", "currency", "mode"],
         "properties": {
-            "order_id": {"type": "string", "description": "Your order id (alias `external_reference`)"},
-            "amount": {"type": "integer", "minimum": 1, "description": "Minor units (centavos)"},
+            "order_id": {**ORDER_ID, "description": "Your order id (alias `external_reference`)"},
+            "amount": {"type": "integer", "minimum": 1, "maximum": 1000000000000, "description": "Minor units (centavos)"},
             "currency": {"type": "string", "examples": ["ARS"]},
-            "description": STR,
-            "items": {"type": "array", "items": ref("LineItem")},
+            "description": printable(256),
+            "items": {"type": "array", "items": ref("LineItem"), "maxItems": 100},
             "payer": ref("Payer"),
             "mode": {"type": "string", "enum": ["checkout", "direct"]},
             "card_token": {"type": "string", "description": "direct only"},
-            "installments": {"type": "integer", "minimum": 1, "description": "direct only"},
+            "installments": {"type": "integer", "minimum": 1, "maximum": 48, "description": "direct only"},
             "payment_method_id": {"type": "string", "description": "direct only"},
             "back_urls": ref("BackUrls"),
         },
@@ -362,7 +380,8 @@ SCHEMAS = {
     "PaymentList": {"type": "object", "required": ["data", "next_cursor"], "properties": {
         "data": {"type": "array", "items": ref("Payment")}, "next_cursor": nullable("string")}},
     "RefundRequest": {"type": "object", "additionalProperties": False, "properties": {
-        "amount": {"type": "integer", "minimum": 1, "description": "Minor units; absent: everything not yet refunded"}},
+        "amount": {"type": "integer", "minimum": 1, "maximum": 1000000000000,
+                   "description": "Minor units; absent: everything not yet refunded"}},
         "example": {"amount": 5000}},
     "Refund": {"type": "object", "required": ["refund", "payment"], "properties": {
         "refund": {"type": "object", "properties": {"provider_refund_id": {}, "amount": {"type": "integer"}, "status": {}}},
@@ -376,25 +395,37 @@ SCHEMAS = {
     },
     # --- operator
     "NewProject": {"type": "object", "additionalProperties": False, "required": ["name", "domain"], "properties": {
-        "name": STR, "domain": STR, "plan": {"type": "string", "enum": ["free", "pro"]},
-        "contact_email": STR, "email_from": STR},
+        "name": printable(100), "domain": DOMAIN, "plan": {"type": "string", "enum": ["free", "pro"]},
+        "contact_email": EMAIL, "email_from": EMAIL},
         "example": {"name": "Shop", "domain": "shop.example.com", "plan": "pro"}},
     "ProjectPatch": {"type": "object", "additionalProperties": False, "properties": {
-        "name": STR, "domain": STR, "active": {"type": "boolean"}, "plan": {"type": "string", "enum": ["free", "pro"]},
-        "flags": {"type": "object", "additionalProperties": {"type": ["boolean", "null"]}},
-        "limit_overrides": ref("LimitOverrides"), "contact_email": STR, "email_from": STR}},
+        "name": printable(100), "domain": DOMAIN, "active": {"type": "boolean"}, "plan": {"type": "string", "enum": ["free", "pro"]},
+        "flags": {"type": "object", "additionalProperties": {"type": ["boolean", "null"]},
+                  "propertyNames": {"enum": ["notifications.email", "notifications.whatsapp", "webhooks", "payments.mercadopago"]},
+                  "description": "true/false switches a module; null goes back to the plan's default"},
+        "limit_overrides": ref("LimitOverrides"),
+        "contact_email": EMAIL, "email_from": EMAIL}},
     "LimitOverrides": {"type": "object", "additionalProperties": False,
-                       "description": "Replaces every override at once; `{}` clears them all",
-                       "properties": {k: {"type": "integer", "minimum": 0} for k in [
-                           "requests_per_second", "requests_per_minute", "emails_per_month",
-                           "whatsapp_per_month", "webhook_attempts_per_month", "payments_per_month",
-                           "max_webhook_endpoints", "retention_days"]}},
-    "KeyRequest": {"type": "object", "additionalProperties": False, "properties": {"label": STR}},
+                       "description": "Replaces every override at once (`{}` clears them all); an absent field keeps the plan's value",
+                       "properties": {
+                           "requests_per_second": {"type": "integer", "minimum": 0, "maximum": U32},
+                           "requests_per_minute": {"type": "integer", "minimum": 0, "maximum": U32},
+                           "emails_per_month": {"type": "integer", "minimum": 0},
+                           "whatsapp_per_month": {"type": "integer", "minimum": 0},
+                           "webhook_attempts_per_month": {"type": "integer", "minimum": 0},
+                           "payments_per_month": {"type": "integer", "minimum": 0},
+                           "max_webhook_endpoints": {"type": "integer", "minimum": 0, "maximum": U32},
+                           "retention_days": {"type": "integer", "minimum": 0, "maximum": U32}}},
+    "KeyRequest": {"type": "object", "additionalProperties": False, "properties": {
+        "label": {"type": "string", "maxLength": 100, "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"}}},
     "RotateKeyRequest": {"type": "object", "additionalProperties": False, "properties": {
-        "grace_seconds": {"type": "integer", "minimum": 0}}},
+        "grace_seconds": {"type": "integer", "minimum": 0, "maximum": 2592000, "description": "At most 30 days; 0 or absent: at once"}}},
     "Credentials": {"type": "object", "additionalProperties": True,
                     "description": "Provider credentials (`mercadopago`: access_token, webhook_secret; `whatsapp`: phone_number_id, access_token, app_secret, verify_token)"},
 }
+
+# Creating an endpoint needs its url; PATCH takes every field as optional. Same Rust type.
+SCHEMAS["NewEndpoint"] = {**SCHEMAS["EndpointInput"], "required": ["url"]}
 
 # Which Rust request type each request schema documents: the drift test reads the struct's
 # fields from the source and compares them with the schema's properties.
@@ -406,6 +437,7 @@ SCHEMAS_TO_STRUCTS = {
     "WhatsAppTemplateContent": ["shared/src/templates/mod.rs", "WhatsAppTemplateRef"],
     "CreateEvent": ["shared/src/events/routes.rs", "NewEvent"],
     "EndpointInput": ["shared/src/webhooks/endpoint_routes.rs", "EndpointInput"],
+    "NewEndpoint": ["shared/src/webhooks/endpoint_routes.rs", "EndpointInput"],
     "RotateInput": ["shared/src/webhooks/endpoint_routes.rs", "RotateInput"],
     "RecoverInput": ["shared/src/webhooks/endpoint_routes.rs", "RecoverInput"],
     "CreatePayment": ["shared/src/payments/model.rs", "CreatePayment"],
@@ -452,6 +484,10 @@ RESPONSES = {
     "Unauthorized": problem("No valid API key (`WWW-Authenticate: ApiKey header=\"X-API-KEY\"`)",
                             ["api_key_missing", "api_key_malformed", "api_key_invalid", "api_key_revoked", "api_key_expired"]),
     "Forbidden": problem("Valid key that may not do this", ["project_inactive", "feature_disabled"]),
+    "OperatorForbidden": problem("No or wrong operator credentials. API Gateway's IAM authorizer refuses an unsigned or "
+                                 "unauthorized request with 403 before any function runs, so operator routes never "
+                                 "answer 401 (on AWS the body is API Gateway's own; the local stand-in answers problem+json)",
+                                 ["operator_auth_required"]),
     "NotFound": problem("Not found; also what another project's ids answer", ["not_found", "route_not_found"]),
     "Conflict": problem("Conflicts with the current state or an earlier Idempotency-Key",
                         ["idempotency_key_reused", "idempotency_request_in_progress", "endpoint_disabled", "endpoint_limit_reached",
@@ -499,7 +535,7 @@ def query(name, description, schema=None):
 
 
 LIMIT = query("limit", "Page size, 1 to 100", {"type": "integer", "minimum": 1, "maximum": 100})
-CURSOR = query("cursor", "`next_cursor` of the previous page")
+CURSOR = query("cursor", "`next_cursor` of the previous page", {"type": "string", "minLength": 1})
 SINCE = query("since", "Only items created at or after this time", {"type": "string", "format": "date-time"})
 UNTIL = query("until", "Only items created at or before this time", {"type": "string", "format": "date-time"})
 IDEMPOTENCY = {"$ref": "#/components/parameters/IdempotencyKey"}
@@ -522,6 +558,8 @@ OPS = []
 
 def op(method, path, tag, op_id, summary, responses, params=(), request=None, security=V1, description=None):
     o = {"operationId": op_id, "tags": [tag], "summary": summary, "security": security}
+    if security == IAM and "403" in responses:
+        responses = {**responses, "403": {"$ref": "#/components/responses/OperatorForbidden"}}
     if description:
         o["description"] = description
     params = list(params)
@@ -608,7 +646,7 @@ op("GET", "/v1/events/{event_id}", "events", "getEvent", "One event with its del
 EP = path_param("endpoint_id", "Webhook endpoint id", "whe_01JD4S2V3N8Q9K1M2X7YB5ZC6T")
 op("POST", "/v1/webhook-endpoints", "webhook-endpoints", "createWebhookEndpoint", "Register an endpoint",
    {**ok(201, "Endpoint", "Created; `secret` is shown only now"), **errors(400, 401, 403, 409, 413, 415, 422, 429, 503)},
-   request=body("EndpointInput"))
+   request=body("NewEndpoint"))
 op("GET", "/v1/webhook-endpoints", "webhook-endpoints", "listWebhookEndpoints", "List endpoints",
    {**ok(200, "EndpointList", "Every endpoint"), **errors(401, 403, 429, 503)})
 op("GET", "/v1/webhook-endpoints/{endpoint_id}", "webhook-endpoints", "getWebhookEndpoint", "One endpoint",
@@ -650,7 +688,7 @@ op("POST", "/v1/payments", "payments", "createPayment", "Take a Mercado Pago pay
    description="`Idempotency-Key` is also forwarded to Mercado Pago (scoped to the project).")
 op("GET", "/v1/payments", "payments", "listPayments", "List payments, newest first",
    {**ok(200, "PaymentList", "A page"), **errors(401, 403, 422, 429, 503)},
-   params=[query("order_id", "Only this order's"), query("status", "Filter by status", ref("PaymentStatus")),
+   params=[query("order_id", "Only this order's", ORDER_ID), query("status", "Filter by status", ref("PaymentStatus")),
            LIMIT, CURSOR])
 op("GET", "/v1/payments/{payment_id}", "payments", "getPayment", "One payment with its status history",
    {**ok(200, "Payment", "The payment with `history`"), **errors(401, 403, 404, 429, 503)}, params=[PAY])
@@ -683,38 +721,40 @@ op("POST", "/mercadopago/{project_id}/notifications", "provider-intake", "receiv
            query("id", "Resource id (IPN)"), query("topic", "`payment`, `merchant_order` (IPN)"),
            {"name": "x-signature", "in": "header", "required": False, "schema": STR, "description": "`ts=…,v1=<hex>`"},
            {"name": "x-request-id", "in": "header", "required": False, "schema": STR}],
-   request={"required": False, "content": {"application/json": {"schema": ANY_OBJ}}}, security=PUBLIC)
+   request={"required": False, "description": "Not read: the intake trusts only the query and the signature, then "
+                                              "fetches the resource from Mercado Pago",
+            "content": {"application/json": {"schema": {}}}}, security=PUBLIC)
 
 # operator API (IAM)
 A_PRJ = path_param("project_id", "Project id", "prj_01JD4RZ8B3J6V0Q5XK2M9N7T4W")
 KEY = path_param("key_id", "Key id", "pddsafa13abp18br")
 OPERATOR_OK = {"content": {"application/json": {"schema": ANY_OBJ}}}
 op("POST", "/admin/projects", "operator", "adminCreateProject", "Create a project and its first key",
-   {"201": {"description": "`{project, api_key}`", **OPERATOR_OK}, **errors(400, 401, 403, 415, 422)},
+   {"201": {"description": "`{project, api_key}`", **OPERATOR_OK}, **errors(400, 403, 415, 422)},
    request=body("NewProject"), security=IAM)
 op("GET", "/admin/projects", "operator", "adminListProjects", "List projects",
-   {"200": {"description": "Projects", **OPERATOR_OK}, **errors(401, 403)}, security=IAM)
+   {"200": {"description": "Projects", **OPERATOR_OK}, **errors(403)}, security=IAM)
 op("GET", "/admin/projects/{project_id}", "operator", "adminGetProject", "One project",
-   {"200": {"description": "The project", **OPERATOR_OK}, **errors(401, 403, 404)}, params=[A_PRJ], security=IAM)
+   {"200": {"description": "The project", **OPERATOR_OK}, **errors(403, 404)}, params=[A_PRJ], security=IAM)
 op("PATCH", "/admin/projects/{project_id}", "operator", "adminUpdateProject", "Change plan, flags, limits, activation",
-   {"200": {"description": "The project", **OPERATOR_OK}, **errors(400, 401, 403, 404, 409, 415, 422)},
+   {"200": {"description": "The project", **OPERATOR_OK}, **errors(400, 403, 404, 409, 415, 422)},
    params=[A_PRJ], request=body("ProjectPatch"), security=IAM)
 op("GET", "/admin/projects/{project_id}/keys", "operator", "adminListKeys", "A project's keys (never the secrets)",
-   {"200": {"description": "Keys", **OPERATOR_OK}, **errors(401, 403, 404)}, params=[A_PRJ], security=IAM)
+   {"200": {"description": "Keys", **OPERATOR_OK}, **errors(403, 404)}, params=[A_PRJ], security=IAM)
 op("POST", "/admin/projects/{project_id}/keys", "operator", "adminCreateKey", "A new key (shown once)",
-   {"201": {"description": "The key", **OPERATOR_OK}, **errors(400, 401, 403, 404, 415, 422)},
+   {"201": {"description": "The key", **OPERATOR_OK}, **errors(400, 403, 404, 415, 422)},
    params=[A_PRJ], request=body("KeyRequest", required=False), security=IAM)
 op("POST", "/admin/projects/{project_id}/keys/{key_id}/rotate", "operator", "adminRotateKey", "Replace a key; the old one works for a grace period",
-   {"201": {"description": "The new key", **OPERATOR_OK}, **errors(400, 401, 403, 404, 409, 415, 422)},
+   {"201": {"description": "The new key", **OPERATOR_OK}, **errors(400, 403, 404, 409, 415, 422)},
    params=[A_PRJ, KEY], request=body("RotateKeyRequest", required=False), security=IAM)
 op("POST", "/admin/projects/{project_id}/keys/{key_id}/revoke", "operator", "adminRevokeKey", "Revoke a key now",
-   {"200": {"description": "The key", **OPERATOR_OK}, **errors(401, 403, 404, 409)}, params=[A_PRJ, KEY], security=IAM)
+   {"200": {"description": "The key", **OPERATOR_OK}, **errors(403, 404, 409)}, params=[A_PRJ, KEY], security=IAM)
 op("PUT", "/admin/projects/{project_id}/credentials/{provider}", "operator", "adminPutCredentials", "Store provider credentials in Secrets Manager",
    {"200": {"description": "Stored (secrets never echoed)", **OPERATOR_OK}, "204": {"description": "Stored"},
-    **errors(400, 401, 403, 404, 415, 422)},
+    **errors(400, 403, 404, 415, 422)},
    params=[A_PRJ, path_param("provider", "`mercadopago` or `whatsapp`", "mercadopago")], request=body("Credentials"), security=IAM)
 op("GET", "/admin/projects/{project_id}/usage", "operator", "adminGetUsage", "A project's usage by month",
-   {"200": {"description": "Usage", **OPERATOR_OK}, **errors(401, 403, 404)}, params=[A_PRJ], security=IAM)
+   {"200": {"description": "Usage", **OPERATOR_OK}, **errors(403, 404)}, params=[A_PRJ], security=IAM)
 
 
 # OpenAPI links: where a response's ids lead (documentation, and schemathesis' stateful phase).
@@ -733,6 +773,11 @@ LINKS = {
     },
     ("testWebhookEndpoint", "202"): {"GetEvent": ("getEvent", {"event_id": "$response.body#/event_id"})},
     ("retryWebhookDelivery", "202"): {"GetWebhookDelivery": ("getWebhookDelivery", {"delivery_id": "$response.body#/id"})},
+    ("adminCreateProject", "201"): {
+        "AdminGetProject": ("adminGetProject", {"project_id": "$response.body#/project/id"}),
+        "AdminListKeys": ("adminListKeys", {"project_id": "$response.body#/project/id"}),
+        "AdminGetUsage": ("adminGetUsage", {"project_id": "$response.body#/project/id"}),
+    },
     ("createPayment", "201"): {
         "GetPayment": ("getPayment", {"payment_id": "$response.body#/id"}),
         "RefundPayment": ("refundPayment", {"payment_id": "$response.body#/id"}),

@@ -8,8 +8,8 @@ async fn unknown_routes_get_a_problem_404_with_the_request_id() {
     for (method, path) in [
         ("GET", "/"),
         ("GET", "/v1/nothing"),
-        ("DELETE", "/health"),
         ("POST", "/health/sqs/extra"),
+        ("TRACE", "/v1/webhook-endpoints/"),
     ] {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let response = client()
@@ -18,6 +18,30 @@ async fn unknown_routes_get_a_problem_404_with_the_request_id() {
             .await
             .unwrap();
         let body = expect_problem(response, 404, "route_not_found").await;
+        assert!(body["detail"].as_str().unwrap().contains(path), "{body}");
+    }
+}
+
+/// A path the API serves, asked with a method it does not document: 405 with `Allow` (RFC 9110),
+/// as schemathesis's `unsupported_method` check expects; API Gateway sends these to `$default`.
+#[tokio::test]
+async fn a_known_path_with_an_undocumented_method_is_a_405_naming_the_allowed_ones() {
+    let api = &shared().api_url;
+    for (method, path, allow) in [
+        ("TRACE", "/docs", "GET"),
+        ("DELETE", "/health", "GET"),
+        ("PUT", "/v1/project", "GET"),
+        ("TRACE", "/v1/webhook-endpoints/whe_x", "DELETE, GET, PATCH"),
+        ("GET", "/admin/projects/prj_x/keys/key_x/rotate", "POST"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = client()
+            .request(method, format!("{api}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["allow"], allow, "{path}");
+        let body = expect_problem(response, 405, "method_not_allowed").await;
         assert!(body["detail"].as_str().unwrap().contains(path), "{body}");
     }
 }

@@ -359,8 +359,10 @@ async fn openapi_json_and_docs_are_served() {
     }
 }
 
-/// Schemathesis (pinned in scripts/bootstrap.sh, `.tools/pytools`) over every operation of
-/// openapi.json — the operator routes too, with the local operator token — as a real project,
+/// Schemathesis (pinned in scripts/bootstrap.sh, `.tools/pytools`) with every check, in every
+/// phase (stateful included; tests/fuzz/schemathesis.toml says where a check is narrowed, and
+/// why), over every operation of openapi.json — the operator routes too, with the local operator
+/// token — as a real project,
 /// against this binary's local stack (`FUZZ_MAX_EXAMPLES`, default 10; `scripts/fuzz.sh` runs it
 /// alone). The project may hold no webhook endpoint (`max_webhook_endpoints: 0`), so creating
 /// one is refused and nothing is ever delivered off the machine.
@@ -388,16 +390,9 @@ async fn fuzz_with_schemathesis() {
     let report = std::env::temp_dir().join(format!("mostrador-fuzz-{}", std::process::id()));
     // Run from a scratch directory: schemathesis and hypothesis leave caches in the cwd.
     std::fs::create_dir_all(&report).unwrap();
-    // Credentials per security scheme of the document (a plain -H would be replaced by the
-    // values schemathesis generates for apiKey headers); read from the environment, so they
-    // stay out of the file and of schemathesis's report.
-    let config = report.join("schemathesis.toml");
-    std::fs::write(
-        &config,
-        "[auth.openapi.ApiKey]\napi_key = \"${FUZZ_API_KEY}\"\n\
-         [auth.openapi.OperatorIam]\napi_key = \"${FUZZ_OPERATOR_AUTH}\"\n",
-    )
-    .unwrap();
+    // The checks' configuration, each narrowing with its reason, and the credentials per
+    // security scheme (read from the environment).
+    let config = repo_root().join("tests/fuzz/schemathesis.toml");
     let mut cmd = std::process::Command::new(bin);
     cmd.current_dir(&report)
         .env("FUZZ_API_KEY", &project.key)
@@ -410,10 +405,7 @@ async fn fuzz_with_schemathesis() {
         .arg("run")
         .arg(repo_root().join("openapi.json"))
         .args(["--url", &stack.api_url])
-        .args([
-            "--checks",
-            "not_a_server_error,response_schema_conformance,content_type_conformance",
-        ])
+        .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--max-examples", &max_examples])
         .args(["--seed", "1"])
         .args(["--report", "ndjson"])
@@ -437,9 +429,29 @@ async fn fuzz_with_schemathesis() {
         operations.intersection(&documented).count(),
         documented.len()
     );
+    // Every phase ran and finished, the stateful one included.
+    let phases = finished_phases(&events);
+    for phase in ["examples", "coverage", "fuzzing", "stateful"] {
+        assert!(
+            phases.contains(phase),
+            "phase {phase} did not run: {phases:?}"
+        );
+    }
     let missed: Vec<_> = documented.difference(&operations).collect();
     assert!(missed.is_empty(), "operations never fuzzed: {missed:?}");
     assert!(requests >= 5 * documented.len(), "only {requests} requests");
+}
+
+/// The test phases schemathesis's ndjson report records as enabled and finished.
+fn finished_phases(ndjson: &str) -> std::collections::BTreeSet<String> {
+    ndjson
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|event| {
+            let phase = &event["PhaseFinished"]["phase"];
+            (phase["is_enabled"] == true).then(|| phase["name"].as_str().map(str::to_owned))?
+        })
+        .collect()
 }
 
 /// (requests sent, operations that got at least one) from schemathesis's ndjson report.
