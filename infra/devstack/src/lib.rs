@@ -9,6 +9,7 @@ mod email_events;
 pub mod emulators;
 pub mod functions;
 pub mod gateway;
+pub mod iam;
 mod mail;
 pub mod outage;
 pub mod pollers;

@@ -27,6 +27,8 @@ pub enum StackError {
     Provision(#[from] ProvisionError),
     #[error("function {function}: {message}")]
     Function { function: String, message: String },
+    #[error(transparent)]
+    Policy(#[from] crate::iam::PolicyError),
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Listen { port: u16, source: std::io::Error },
 }
@@ -216,6 +218,7 @@ impl Stack {
             sqs: Some(moto.endpoint()),
             ses: Some(moto.endpoint()),
             secrets_manager: Some(moto.endpoint()),
+            interceptor: None,
         };
         let admin = AppState::new(placeholder_config(), &sdk, &endpoints, Clock::system());
         let mut physical = provision::provision(
@@ -272,6 +275,10 @@ impl Stack {
             physical.parameters.insert(name.to_owned(), Some(value));
         }
 
+        // Each function's clients enforce its IAM policy (the admin clients above stand in for
+        // CloudFormation and Lambda's event source mappings, which have their own roles).
+        let mut enforcers =
+            crate::iam::Enforcer::for_template(&template, &physical, REGION, provision::ACCOUNT)?;
         let clock = Clock::adjustable();
         let mut states = BTreeMap::new();
         let mut env = BTreeMap::new();
@@ -292,6 +299,10 @@ impl Stack {
             }
             let config = Config::from_lookup(|k| resolved.get(k).cloned())
                 .map_err(|e| fail(e.to_string()))?;
+            let endpoints = Endpoints {
+                interceptor: enforcers.remove(&function.binary),
+                ..endpoints.clone()
+            };
             let state: &'static AppState = Box::leak(Box::new(AppState::new(
                 config,
                 &sdk,
