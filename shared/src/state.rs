@@ -102,8 +102,11 @@ async fn sdk_from_env() -> SdkConfig {
 
 /// An SDK client that [`LazyClient`] can build from the shared SDK configuration.
 pub trait ServiceClient: Sized {
-    fn build(sdk: &SdkConfig, endpoint: Option<&str>, interceptor: Option<&SharedInterceptor>)
-        -> Self;
+    fn build(
+        sdk: &SdkConfig,
+        endpoint: Option<&str>,
+        interceptor: Option<&SharedInterceptor>,
+    ) -> Self;
 }
 
 /// An SDK client built the first time it is dereferenced (like `std::sync::LazyLock`), so call
@@ -131,8 +134,13 @@ impl<C: ServiceClient> LazyClient<C> {
 
     /// The client, built now if this is its first use.
     pub fn get(&self) -> &C {
-        self.cell
-            .get_or_init(|| C::build(&self.sdk, self.endpoint.as_deref(), self.interceptor.as_ref()))
+        self.cell.get_or_init(|| {
+            C::build(
+                &self.sdk,
+                self.endpoint.as_deref(),
+                self.interceptor.as_ref(),
+            )
+        })
     }
 
     /// Whether the client was built already (tests and the benchmark's warm-up check it).

@@ -50,9 +50,9 @@ fn exercised() -> BTreeSet<String> {
 }
 
 fn sweeper_claimed() -> bool {
-    decisions().iter().any(|(d, _)| {
-        d.binary == "retry-sweeper" && d.action == "dynamodb:UpdateItem" && d.allowed
-    })
+    decisions()
+        .iter()
+        .any(|(d, _)| d.binary == "retry-sweeper" && d.action == "dynamodb:UpdateItem" && d.allowed)
 }
 
 #[tokio::test]
@@ -62,12 +62,25 @@ async fn every_function_runs_under_its_iam_policy() {
 
     // admin, project, health.
     let p = email_project(&t).await;
-    let r = t.call(Method::GET, "/v1/project", &p.key).send().await.unwrap();
+    let r = t
+        .call(Method::GET, "/v1/project", &p.key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let r = client().get(format!("{}/health", t.api_url)).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/health", t.api_url))
+        .send()
+        .await
+        .unwrap();
     let status = r.status();
     let text = r.text().await.unwrap_or_default();
-    assert_eq!(status, 200, "{text}\n{}", denial_report().unwrap_or_default());
+    assert_eq!(
+        status,
+        200,
+        "{text}\n{}",
+        denial_report().unwrap_or_default()
+    );
 
     // notifications → sender (SES) → email-feedback (an SES delivery event).
     put_template(
@@ -89,7 +102,10 @@ async fn every_function_runs_under_its_iam_policy() {
     let n = wait_status(&t, &p, id, "sent", 20).await;
     let message_id = n["provider_message_id"].as_str().unwrap();
     let r = client()
-        .post(format!("{}/_local/mail/{message_id}/events/delivery", t.api_url))
+        .post(format!(
+            "{}/_local/mail/{message_id}/events/delivery",
+            t.api_url
+        ))
         .send()
         .await
         .unwrap();

@@ -65,7 +65,10 @@ pub fn decisions() -> Vec<(Decision, Seen)> {
 /// The denials so far, each explained (function, action, resource, statement to add); `None`
 /// when there were none.
 pub fn denial_report() -> Option<String> {
-    let denied: Vec<_> = decisions().into_iter().filter(|(d, _)| !d.allowed).collect();
+    let denied: Vec<_> = decisions()
+        .into_iter()
+        .filter(|(d, _)| !d.allowed)
+        .collect();
     if denied.is_empty() {
         return None;
     }
@@ -122,15 +125,22 @@ impl Names {
     fn new(physical: &Physical, arns: &Arns) -> Self {
         let mut names = Names::default();
         for (logical, table) in &physical.tables {
-            names.arns.push((arns.table(table), format!("${{{logical}.Arn}}")));
+            names
+                .arns
+                .push((arns.table(table), format!("${{{logical}.Arn}}")));
         }
         for (logical, (_, arn, _)) in &physical.queues {
-            names.arns.push((arn.clone(), format!("${{{logical}.Arn}}")));
+            names
+                .arns
+                .push((arn.clone(), format!("${{{logical}.Arn}}")));
         }
         // Longest first, so an index ARN is not mistaken for its table's.
-        names.arns.sort_by_key(|(arn, _)| std::cmp::Reverse(arn.len()));
+        names
+            .arns
+            .sort_by_key(|(arn, _)| std::cmp::Reverse(arn.len()));
         if let Some(Some(stage)) = physical.parameters.get("Stage") {
-            names.secret_prefix = Some((format!("mostrador/{stage}/"), "mostrador/${Stage}/".into()));
+            names.secret_prefix =
+                Some((format!("mostrador/{stage}/"), "mostrador/${Stage}/".into()));
         }
         names
     }
@@ -141,7 +151,10 @@ impl Names {
         }
         for (local, expr) in &self.arns {
             if arn == local {
-                return format!("!GetAtt {}", expr.trim_start_matches("${").trim_end_matches('}'));
+                return format!(
+                    "!GetAtt {}",
+                    expr.trim_start_matches("${").trim_end_matches('}')
+                );
             }
             if let Some(rest) = arn.strip_prefix(local.as_str()) {
                 return format!("!Sub {expr}{rest}");
@@ -226,9 +239,13 @@ impl Enforcer {
                 // ChangeMessageVisibility: a function that calls it must be granted it).
                 policy.statements.push(policy::Statement {
                     effect: policy::Effect::Allow,
-                    actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-                        .map(str::to_owned)
-                        .to_vec(),
+                    actions: [
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                    ]
+                    .map(str::to_owned)
+                    .to_vec(),
                     resources: vec!["*".to_owned()],
                 });
             }
@@ -316,3 +333,6 @@ impl Intercept for Enforcer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod template_tests;

@@ -79,7 +79,11 @@ impl Policy {
     /// Whether IAM would allow `action` on `resource`: an explicit deny wins, otherwise an
     /// allow is needed (the default is deny).
     pub fn allows(&self, action: &str, resource: &str) -> bool {
-        let matching = || self.statements.iter().filter(|s| s.matches(action, resource));
+        let matching = || {
+            self.statements
+                .iter()
+                .filter(|s| s.matches(action, resource))
+        };
         !matching().any(|s| s.effect == Effect::Deny)
             && matching().any(|s| s.effect == Effect::Allow)
     }
@@ -158,10 +162,22 @@ mod tests {
     #[test]
     fn wildcards_follow_iam() {
         assert!(wildcard_match("*", "arn:aws:sqs:us-east-1:1:q"));
-        assert!(wildcard_match("arn:aws:dynamodb:*:*:table/t", "arn:aws:dynamodb:r:1:table/t"));
-        assert!(!wildcard_match("arn:aws:dynamodb:r:1:table/t", "arn:aws:dynamodb:r:1:table/t/index/i"));
-        assert!(wildcard_match("a/*/whatsapp-??????", "a/p1/whatsapp-Ab12Cd"));
-        assert!(!wildcard_match("a/*/whatsapp-??????", "a/p1/whatsapp-Ab12C"));
+        assert!(wildcard_match(
+            "arn:aws:dynamodb:*:*:table/t",
+            "arn:aws:dynamodb:r:1:table/t"
+        ));
+        assert!(!wildcard_match(
+            "arn:aws:dynamodb:r:1:table/t",
+            "arn:aws:dynamodb:r:1:table/t/index/i"
+        ));
+        assert!(wildcard_match(
+            "a/*/whatsapp-??????",
+            "a/p1/whatsapp-Ab12Cd"
+        ));
+        assert!(!wildcard_match(
+            "a/*/whatsapp-??????",
+            "a/p1/whatsapp-Ab12C"
+        ));
         assert!(!wildcard_match("a/*/whatsapp*", "a/p1/mercadopago-Ab12Cd"));
         assert!(wildcard_match("a*b*c", "a-b-b-c"));
         assert!(!wildcard_match("a*b*c", "a-b-b-d"));
@@ -191,7 +207,10 @@ mod tests {
         assert!(p.allows("dynamodb:GetItem", "arn:t"));
         assert!(p.allows("DynamoDB:getitem", "arn:t"), "actions ignore case");
         assert!(!p.allows("dynamodb:GetItem", "arn:T"), "resources do not");
-        assert!(!p.allows("dynamodb:DeleteItem", "arn:t"), "an explicit deny wins");
+        assert!(
+            !p.allows("dynamodb:DeleteItem", "arn:t"),
+            "an explicit deny wins"
+        );
         assert!(!p.allows("sqs:SendMessage", "arn:t"), "default deny");
     }
 }

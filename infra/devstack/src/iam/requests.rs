@@ -56,7 +56,10 @@ impl Arns {
         if name.starts_with("arn:") {
             return name.to_owned();
         }
-        format!("arn:aws:dynamodb:{}:{}:table/{name}", self.region, self.account)
+        format!(
+            "arn:aws:dynamodb:{}:{}:table/{name}",
+            self.region, self.account
+        )
     }
 
     fn index(&self, table: &str, index: Option<&str>) -> String {
@@ -75,7 +78,10 @@ impl Arns {
     }
 
     fn secret_prefix(&self) -> String {
-        format!("arn:aws:secretsmanager:{}:{}:secret:", self.region, self.account)
+        format!(
+            "arn:aws:secretsmanager:{}:{}:secret:",
+            self.region, self.account
+        )
     }
 
     /// The ARN of an existing secret named or identified by `id`, else the suffix-less one.
@@ -107,7 +113,10 @@ impl Arns {
             .map(|(_, a)| a.trim_end_matches('>'))
             .unwrap_or(address)
             .trim();
-        format!("arn:aws:ses:{}:{}:identity/{address}", self.region, self.account)
+        format!(
+            "arn:aws:ses:{}:{}:identity/{address}",
+            self.region, self.account
+        )
     }
 }
 
@@ -147,8 +156,14 @@ fn dynamodb(op: &str, input: &Input, arns: &Arns) -> Option<Vec<Need>> {
     match op {
         "GetItem" => on_table(op, input!(input, o::get_item::GetItemInput).table_name()),
         "PutItem" => on_table(op, input!(input, o::put_item::PutItemInput).table_name()),
-        "UpdateItem" => on_table(op, input!(input, o::update_item::UpdateItemInput).table_name()),
-        "DeleteItem" => on_table(op, input!(input, o::delete_item::DeleteItemInput).table_name()),
+        "UpdateItem" => on_table(
+            op,
+            input!(input, o::update_item::UpdateItemInput).table_name(),
+        ),
+        "DeleteItem" => on_table(
+            op,
+            input!(input, o::delete_item::DeleteItemInput).table_name(),
+        ),
         "DescribeTable" => on_table(
             op,
             input!(input, o::describe_table::DescribeTableInput).table_name(),
@@ -170,12 +185,20 @@ fn dynamodb(op: &str, input: &Input, arns: &Arns) -> Option<Vec<Need>> {
         "BatchGetItem" => {
             let i = input!(input, o::batch_get_item::BatchGetItemInput);
             let tables = i.request_items()?.keys();
-            Some(tables.map(|t| need("dynamodb:BatchGetItem", arns.table(t))).collect())
+            Some(
+                tables
+                    .map(|t| need("dynamodb:BatchGetItem", arns.table(t)))
+                    .collect(),
+            )
         }
         "BatchWriteItem" => {
             let i = input!(input, o::batch_write_item::BatchWriteItemInput);
             let tables = i.request_items()?.keys();
-            Some(tables.map(|t| need("dynamodb:BatchWriteItem", arns.table(t))).collect())
+            Some(
+                tables
+                    .map(|t| need("dynamodb:BatchWriteItem", arns.table(t)))
+                    .collect(),
+            )
         }
         "TransactWriteItems" => {
             let i = input!(input, o::transact_write_items::TransactWriteItemsInput);
@@ -191,7 +214,10 @@ fn dynamodb(op: &str, input: &Input, arns: &Arns) -> Option<Vec<Need>> {
                     out.push(need("dynamodb:DeleteItem", arns.table(x.table_name())));
                 }
                 if let Some(x) = item.condition_check() {
-                    out.push(need("dynamodb:ConditionCheckItem", arns.table(x.table_name())));
+                    out.push(need(
+                        "dynamodb:ConditionCheckItem",
+                        arns.table(x.table_name()),
+                    ));
                 }
             }
             Some(dedup(out))
@@ -252,7 +278,10 @@ fn ses(op: &str, input: &Input, arns: &Arns) -> Option<Vec<Need>> {
     match op {
         "SendEmail" => {
             let i = input!(input, o::send_email::SendEmailInput);
-            let mut out = vec![need("ses:SendEmail", arns.identity(i.from_email_address()?))];
+            let mut out = vec![need(
+                "ses:SendEmail",
+                arns.identity(i.from_email_address()?),
+            )];
             if let Some(set) = i.configuration_set_name() {
                 out.push(need(
                     "ses:SendEmail",
