@@ -103,6 +103,7 @@ pub struct Stack {
     /// Each function's resolved environment, as CloudFormation would set it.
     pub env: BTreeMap<String, BTreeMap<String, String>>,
     states: BTreeMap<String, &'static AppState>,
+    operator: &'static AppState,
     inner: Arc<Inner>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -357,6 +358,22 @@ impl Stack {
             env.insert(function.binary.clone(), resolved);
         }
 
+        // The operator's own tools (`mostrador-admin`: export/import, direct fixes) run with the
+        // operator's credentials, not a function's role: the same configuration as the admin
+        // function, no IAM enforcement.
+        let operator_env = env.get("admin").cloned().unwrap_or_default();
+        let operator_config = Config::from_lookup(|k| operator_env.get(k).cloned()).map_err(|e| {
+            StackError::Function {
+                function: "admin".into(),
+                message: e.to_string(),
+            }
+        })?;
+        let operator: &'static AppState = Box::leak(Box::new(AppState::new(
+            operator_config,
+            &sdk,
+            &endpoints,
+            clock.clone(),
+        )));
         let inner = Arc::new(Inner {
             template,
             stack_name: options.stack_name.clone(),
@@ -419,6 +436,7 @@ impl Stack {
             moto_endpoint,
             env,
             states,
+            operator,
             inner,
             shutdown,
             tasks,
@@ -428,6 +446,12 @@ impl Stack {
     /// The state a function's handlers run with (the same one the gateway and pollers use).
     pub fn state(&self, binary: &str) -> Option<&'static AppState> {
         self.states.get(binary).copied()
+    }
+
+    /// A state for operator tooling and test set-up (`mostrador-admin`'s role): the admin
+    /// function's configuration, but no IAM enforcement, since it is no function's role.
+    pub fn operator_state(&self) -> &'static AppState {
+        self.operator
     }
 
     /// The token the local gateway accepts on IAM-protected routes (`/admin/*`).
