@@ -362,12 +362,13 @@ impl Stack {
         // operator's credentials, not a function's role: the same configuration as the admin
         // function, no IAM enforcement.
         let operator_env = env.get("admin").cloned().unwrap_or_default();
-        let operator_config = Config::from_lookup(|k| operator_env.get(k).cloned()).map_err(|e| {
-            StackError::Function {
-                function: "admin".into(),
-                message: e.to_string(),
-            }
-        })?;
+        let operator_config =
+            Config::from_lookup(|k| operator_env.get(k).cloned()).map_err(|e| {
+                StackError::Function {
+                    function: "admin".into(),
+                    message: e.to_string(),
+                }
+            })?;
         let operator: &'static AppState = Box::leak(Box::new(AppState::new(
             operator_config,
             &sdk,
