@@ -339,3 +339,109 @@ pub fn learn(service: &str, output: &Output, arns: &Arns) {
         arns.remember_secret(name, arn);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::operation::{query::QueryInput, transact_write_items::*};
+    use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
+
+    fn arns() -> Arns {
+        Arns {
+            region: "r".into(),
+            account: "1".into(),
+            secrets: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_transaction_is_authorized_item_by_item() {
+        let key = aws_sdk_dynamodb::types::AttributeValue::S("k".into());
+        let put = Put::builder()
+            .table_name("T")
+            .item("pk", key.clone())
+            .build()
+            .unwrap();
+        let update = Update::builder()
+            .table_name("T")
+            .key("pk", key.clone())
+            .update_expression("SET a = :a")
+            .build()
+            .unwrap();
+        let check = ConditionCheck::builder()
+            .table_name("U")
+            .key("pk", key)
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .unwrap();
+        let input = TransactWriteItemsInput::builder()
+            .transact_items(TransactWriteItem::builder().put(put.clone()).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().condition_check(check).build())
+            .build()
+            .unwrap();
+        let got = needs(
+            "DynamoDB",
+            "TransactWriteItems",
+            &Input::erase(input),
+            &arns(),
+        );
+        let actions: Vec<_> = got
+            .iter()
+            .map(|n| (n.action.as_str(), n.resource.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                (
+                    "dynamodb:ConditionCheckItem",
+                    "arn:aws:dynamodb:r:1:table/U"
+                ),
+                ("dynamodb:PutItem", "arn:aws:dynamodb:r:1:table/T"),
+                ("dynamodb:UpdateItem", "arn:aws:dynamodb:r:1:table/T"),
+            ]
+        );
+    }
+
+    #[test]
+    fn queries_queues_and_secrets_name_the_right_arn() {
+        let q = QueryInput::builder()
+            .table_name("T")
+            .index_name("due")
+            .build()
+            .unwrap();
+        let got = needs("DynamoDB", "Query", &Input::erase(q), &arns());
+        assert_eq!(got[0].resource, "arn:aws:dynamodb:r:1:table/T/index/due");
+        let a = arns();
+        assert_eq!(a.queue("http://127.0.0.1:9/1/t-Q"), "arn:aws:sqs:r:1:t-Q");
+        let batch = aws_sdk_sqs::operation::send_message_batch::SendMessageBatchInput::builder()
+            .queue_url("http://127.0.0.1:9/1/t-Q")
+            .build()
+            .unwrap();
+        let got = needs("SQS", "SendMessageBatch", &Input::erase(batch), &a);
+        assert_eq!(got, [need("sqs:SendMessage", "arn:aws:sqs:r:1:t-Q")]);
+        // Unknown secret: the suffix-less ARN; known: the real one, with its suffix.
+        assert_eq!(a.secret("s/x"), "arn:aws:secretsmanager:r:1:secret:s/x");
+        a.remember_secret("s/x", "arn:aws:secretsmanager:r:1:secret:s/x-AbCdEf");
+        assert_eq!(
+            a.secret("s/x"),
+            "arn:aws:secretsmanager:r:1:secret:s/x-AbCdEf"
+        );
+        let create = aws_sdk_secretsmanager::operation::create_secret::CreateSecretInput::builder()
+            .name("s/y")
+            .build()
+            .unwrap();
+        let got = needs("Secrets Manager", "CreateSecret", &Input::erase(create), &a);
+        assert!(super::super::policy::wildcard_match(
+            "arn:aws:secretsmanager:r:1:secret:s/y-??????",
+            &got[0].resource
+        ));
+        // An operation this module does not know needs `Resource: "*"`.
+        let other = Input::erase(QueryInput::builder().build().unwrap());
+        assert_eq!(
+            needs("DynamoDB", "Scan", &other, &a),
+            [need("dynamodb:Scan", "*")]
+        );
+    }
+}
