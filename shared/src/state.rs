@@ -9,6 +9,7 @@
 
 use crate::{Clock, Config};
 use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use std::sync::{Arc, OnceLock};
 
 pub struct AppState {
@@ -42,6 +43,10 @@ pub struct Endpoints {
     pub sqs: Option<String>,
     pub ses: Option<String>,
     pub secrets_manager: Option<String>,
+    /// An interceptor added to every client of this state. Only the local stack sets it (it
+    /// enforces the function's IAM policy from `template.yaml`); deployed functions leave it
+    /// `None` and their clients are exactly the ones built without it.
+    pub interceptor: Option<SharedInterceptor>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,10 +73,10 @@ impl AppState {
         let sdk = Arc::new(sdk.clone());
         Self {
             config,
-            dynamodb: LazyClient::new(&sdk, &endpoints.dynamodb),
-            sqs: LazyClient::new(&sdk, &endpoints.sqs),
-            ses: LazyClient::new(&sdk, &endpoints.ses),
-            secrets: LazyClient::new(&sdk, &endpoints.secrets_manager),
+            dynamodb: LazyClient::new(&sdk, &endpoints.dynamodb, &endpoints.interceptor),
+            sqs: LazyClient::new(&sdk, &endpoints.sqs, &endpoints.interceptor),
+            ses: LazyClient::new(&sdk, &endpoints.ses, &endpoints.interceptor),
+            secrets: LazyClient::new(&sdk, &endpoints.secrets_manager, &endpoints.interceptor),
             clock,
             keys: Default::default(),
             health: Default::default(),
@@ -100,7 +105,11 @@ async fn sdk_from_env() -> SdkConfig {
 
 /// An SDK client that [`LazyClient`] can build from the shared SDK configuration.
 pub trait ServiceClient: Sized {
-    fn build(sdk: &SdkConfig, endpoint: Option<&str>) -> Self;
+    fn build(
+        sdk: &SdkConfig,
+        endpoint: Option<&str>,
+        interceptor: Option<&SharedInterceptor>,
+    ) -> Self;
 }
 
 /// An SDK client built the first time it is dereferenced (like `std::sync::LazyLock`), so call
@@ -109,21 +118,32 @@ pub struct LazyClient<C> {
     cell: OnceLock<C>,
     sdk: Arc<SdkConfig>,
     endpoint: Option<String>,
+    interceptor: Option<SharedInterceptor>,
 }
 
 impl<C: ServiceClient> LazyClient<C> {
-    fn new(sdk: &Arc<SdkConfig>, endpoint: &Option<String>) -> Self {
+    fn new(
+        sdk: &Arc<SdkConfig>,
+        endpoint: &Option<String>,
+        interceptor: &Option<SharedInterceptor>,
+    ) -> Self {
         Self {
             cell: OnceLock::new(),
             sdk: Arc::clone(sdk),
             endpoint: endpoint.clone(),
+            interceptor: interceptor.clone(),
         }
     }
 
     /// The client, built now if this is its first use.
     pub fn get(&self) -> &C {
-        self.cell
-            .get_or_init(|| C::build(&self.sdk, self.endpoint.as_deref()))
+        self.cell.get_or_init(|| {
+            C::build(
+                &self.sdk,
+                self.endpoint.as_deref(),
+                self.interceptor.as_ref(),
+            )
+        })
     }
 
     /// Whether the client was built already (tests and the benchmark's warm-up check it).
@@ -149,16 +169,24 @@ impl<C> std::fmt::Debug for LazyClient<C> {
     }
 }
 
-/// One `ServiceClient` impl per SDK crate: the endpoint override, the crate's own settings
-/// and, when the benchmark asks for it (`aws_calls`), the call-logging interceptor.
+/// One `ServiceClient` impl per SDK crate: the endpoint override, the crate's own settings, the
+/// local stack's interceptor (IAM enforcement) and, when the benchmark asks for it
+/// (`aws_calls`), the call-logging one.
 macro_rules! service_client {
     ($($sdk:ident => $tweak:expr),+ $(,)?) => {$(
         impl ServiceClient for $sdk::Client {
-            fn build(sdk: &SdkConfig, endpoint: Option<&str>) -> Self {
+            fn build(
+                sdk: &SdkConfig,
+                endpoint: Option<&str>,
+                interceptor: Option<&SharedInterceptor>,
+            ) -> Self {
                 let tweak: fn($sdk::config::Builder) -> $sdk::config::Builder = $tweak;
                 let mut b = tweak($sdk::config::Builder::from(sdk));
                 if let Some(url) = endpoint {
                     b = b.endpoint_url(url);
+                }
+                if let Some(interceptor) = interceptor {
+                    b.push_interceptor(interceptor.clone());
                 }
                 if crate::aws_calls::enabled() {
                     b = b.interceptor(crate::aws_calls::CallLogger);

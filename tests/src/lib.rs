@@ -59,8 +59,26 @@ pub struct TestStack {
     pub receiver_url: String,
 }
 
+/// Fails the calling test if any function of any local stack of this binary was refused an
+/// AWS call by its IAM policy so far (the stack enforces `template.yaml`'s `Policies`; see
+/// `mostrador_devstack::iam`). The message names the function, action, resource and the
+/// statement to add.
+///
+/// Checked where every test passes: on entry ([`shared`], [`dedicated`]) and in the common
+/// helpers ([`TestStack::admin`], [`TestStack::project`], [`expect_problem`]). A denial in a
+/// background function (sender, dispatcher, sweeper…) may come after its own test finished;
+/// the next test to start or use a helper reports it, and `blackbox::iam` drives every function
+/// itself and checks the registry once everything it started has settled, so no denial on those
+/// paths can go unreported whatever the test order.
+pub fn assert_no_denials() {
+    if let Some(report) = mostrador_devstack::iam::denial_report() {
+        panic!("{report}");
+    }
+}
+
 /// The stack shared by every test of this binary.
 pub fn shared() -> &'static TestStack {
+    assert_no_denials();
     static STACK: OnceLock<TestStack> = OnceLock::new();
     STACK.get_or_init(|| {
         let _ = logs();
@@ -110,6 +128,7 @@ pub fn shared() -> &'static TestStack {
 /// A stack of the caller's own, on the caller's runtime, for tests that stop emulators or call
 /// handlers in process. Shut it down at the end of the test.
 pub async fn dedicated() -> Stack {
+    assert_no_denials();
     let _ = logs();
     match Stack::start(options()).await {
         Ok(stack) => stack,
@@ -141,6 +160,7 @@ pub async fn expect_problem(
     status: u16,
     code: &str,
 ) -> serde_json::Value {
+    assert_no_denials();
     let actual = response.status().as_u16();
     let content_type = response
         .headers()
@@ -188,17 +208,22 @@ impl TestStack {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> reqwest::Response {
+        assert_no_denials();
         let mut req = client()
             .request(method, format!("{}{path}", self.api_url))
             .bearer_auth(&self.operator_token);
         if let Some(body) = body {
             req = req.json(&body);
         }
-        req.send().await.unwrap()
+        let response = req.send().await.unwrap();
+        // A refused call surfaces as a 500: name its cause rather than the status.
+        assert_no_denials();
+        response
     }
 
     /// A fresh project (plan pro unless `patch` says otherwise), patched with `patch`.
     pub async fn project(&self, patch: Option<serde_json::Value>) -> TestProject {
+        assert_no_denials();
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         let created = self

@@ -10,6 +10,7 @@ mod email_events;
 pub mod emulators;
 pub mod functions;
 pub mod gateway;
+pub mod iam;
 mod mail;
 mod malformed;
 pub mod outage;

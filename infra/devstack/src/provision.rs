@@ -112,6 +112,7 @@ impl Physical {
         }
         match id {
             "AWS::Region" => Ok(REGION.to_owned()),
+            "AWS::Partition" => Ok("aws".to_owned()),
             "AWS::AccountId" => Ok(ACCOUNT.to_owned()),
             "AWS::StackName" => Ok(self.stack_name.clone()),
             "AWS::URLSuffix" => Ok("amazonaws.com".to_owned()),

@@ -27,6 +27,8 @@ pub enum StackError {
     Provision(#[from] ProvisionError),
     #[error("function {function}: {message}")]
     Function { function: String, message: String },
+    #[error(transparent)]
+    Policy(#[from] crate::iam::PolicyError),
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Listen { port: u16, source: std::io::Error },
 }
@@ -107,6 +109,7 @@ pub struct Stack {
     /// Each function's resolved environment, as CloudFormation would set it.
     pub env: BTreeMap<String, BTreeMap<String, String>>,
     states: BTreeMap<String, &'static AppState>,
+    operator: &'static AppState,
     inner: Arc<Inner>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -226,6 +229,7 @@ impl Stack {
             sqs: Some(moto.endpoint()),
             ses: Some(ses_front.url.clone()),
             secrets_manager: Some(moto.endpoint()),
+            interceptor: None,
         };
         let admin = AppState::new(placeholder_config(), &sdk, &endpoints, Clock::system());
         let mut physical = provision::provision(
@@ -288,6 +292,10 @@ impl Stack {
             physical.parameters.insert(name.to_owned(), Some(value));
         }
 
+        // Each function's clients enforce its IAM policy (the admin clients above stand in for
+        // CloudFormation and Lambda's event source mappings, which have their own roles).
+        let mut enforcers =
+            crate::iam::Enforcer::for_template(&template, &physical, REGION, provision::ACCOUNT)?;
         let clock = Clock::adjustable();
         let mut states = BTreeMap::new();
         let mut env = BTreeMap::new();
@@ -308,6 +316,10 @@ impl Stack {
             }
             let config = Config::from_lookup(|k| resolved.get(k).cloned())
                 .map_err(|e| fail(e.to_string()))?;
+            let endpoints = Endpoints {
+                interceptor: enforcers.remove(&function.binary),
+                ..endpoints.clone()
+            };
             let state: &'static AppState = Box::leak(Box::new(AppState::new(
                 config,
                 &sdk,
@@ -362,6 +374,23 @@ impl Stack {
             env.insert(function.binary.clone(), resolved);
         }
 
+        // The operator's own tools (`mostrador-admin`: export/import, direct fixes) run with the
+        // operator's credentials, not a function's role: the same configuration as the admin
+        // function, no IAM enforcement.
+        let operator_env = env.get("admin").cloned().unwrap_or_default();
+        let operator_config =
+            Config::from_lookup(|k| operator_env.get(k).cloned()).map_err(|e| {
+                StackError::Function {
+                    function: "admin".into(),
+                    message: e.to_string(),
+                }
+            })?;
+        let operator: &'static AppState = Box::leak(Box::new(AppState::new(
+            operator_config,
+            &sdk,
+            &endpoints,
+            clock.clone(),
+        )));
         let inner = Arc::new(Inner {
             template,
             stack_name: options.stack_name.clone(),
@@ -427,6 +456,7 @@ impl Stack {
             moto_endpoint,
             env,
             states,
+            operator,
             inner,
             shutdown,
             tasks,
@@ -436,6 +466,12 @@ impl Stack {
     /// The state a function's handlers run with (the same one the gateway and pollers use).
     pub fn state(&self, binary: &str) -> Option<&'static AppState> {
         self.states.get(binary).copied()
+    }
+
+    /// A state for operator tooling and test set-up (`mostrador-admin`'s role): the admin
+    /// function's configuration, but no IAM enforcement, since it is no function's role.
+    pub fn operator_state(&self) -> &'static AppState {
+        self.operator
     }
 
     /// The token the local gateway accepts on IAM-protected routes (`/admin/*`).

@@ -96,6 +96,8 @@ pub struct Function {
     pub routes: Vec<Route>,
     pub sqs_sources: Vec<SqsSource>,
     pub schedules: Vec<Schedule>,
+    /// `Properties.Policies` as written (the local stack enforces them, see `iam`).
+    pub policies: Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -461,6 +463,7 @@ fn function(id: &str, resource: &Value, props: &Value) -> Result<Function, Templ
         routes: Vec::new(),
         sqs_sources: Vec::new(),
         schedules: Vec::new(),
+        policies: props.get("Policies").cloned().unwrap_or(Value::Null),
     };
     let events = props.get("Events").and_then(Value::as_mapping);
     for (name, event) in events.into_iter().flatten() {

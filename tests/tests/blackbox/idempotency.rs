@@ -1,5 +1,6 @@
 //! The shared Idempotency-Key mechanism against DynamoDB Local: replay, conflicting body,
-//! concurrent duplicate, expiry, 5xx release, per-project scope.
+//! concurrent duplicate, expiry, 5xx release, per-project scope. In process, with the stack's
+//! operator state (no function's IAM role: these exercise the shared mechanism, not one route).
 
 use mostrador::admin::{self, NewProject};
 use mostrador::http::{json, ApiRequest};
@@ -88,7 +89,7 @@ async fn call(
 #[tokio::test]
 async fn idempotency_keys_replay_conflict_expire_and_stay_per_project() {
     let stack = dedicated().await;
-    let state = stack.state("project").unwrap();
+    let state = stack.operator_state();
     let a = caller(state, "Idem A").await;
     let b = caller(state, "Idem B").await;
     let runs = Arc::new(AtomicU32::new(0));
@@ -180,7 +181,7 @@ async fn idempotency_keys_replay_conflict_expire_and_stay_per_project() {
 async fn a_monthly_quota_is_never_exceeded_even_concurrently() {
     use mostrador::tenancy::usage::{self, Metric};
     let stack = dedicated().await;
-    let state = stack.state("project").unwrap();
+    let state = stack.operator_state();
     let mut project = caller(state, "Quota").await.project;
     project.limit_overrides.emails_per_month = Some(5);
     let now = state.clock.now();

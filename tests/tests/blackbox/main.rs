@@ -7,6 +7,7 @@ mod devstack;
 mod fixtures;
 mod gateway;
 mod health;
+mod iam;
 mod idempotency;
 mod idempotency_crash;
 mod logs;

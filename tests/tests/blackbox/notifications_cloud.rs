@@ -174,7 +174,9 @@ async fn redelivered_messages_never_send_twice() {
     assert_eq!(s, 202);
     let id = b["id"].as_str().unwrap().to_owned();
     wait_status(&test, &p, &id, "sent", 20).await;
-    let state = stack.state("sender").unwrap();
+    // Redelivered as the API would enqueue them: with the notifications function's client (the
+    // sender's role may not send to its own queue; the local stack enforces IAM).
+    let state = stack.state("notifications").unwrap();
     let queue = stack.queue_url("NotificationsQueue").await.unwrap();
     let message = json!({"v": 1, "project_id": p.id, "notification_id": id}).to_string();
     for _ in 0..3 {

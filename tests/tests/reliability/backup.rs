@@ -52,7 +52,7 @@ async fn lists(t: &TestStack, shop: &Shop) -> Vec<usize> {
 }
 
 pub async fn round_trip(stack: &Stack, t: &TestStack, shop: &Shop) -> Backup {
-    let state = stack.state("admin").unwrap();
+    let state = stack.operator_state();
     let pid = shop.project.id.parse().unwrap();
     let mut b = Backup::default();
     let mut v = |m: String| b.violations.push(m);

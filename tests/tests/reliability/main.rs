@@ -98,6 +98,9 @@ async fn reliability_suite() {
     report.secrets(secrets::scan(&shops, &used));
     report.finish(started.elapsed());
     stack.shutdown().await;
+    // Every call of every function ran under its IAM policy from template.yaml; a refused one
+    // (in a background function too) is a defect AWS would show after deploying.
+    mostrador_tests::assert_no_denials();
     let violations = report.violations();
     assert!(
         violations.is_empty(),
