@@ -48,13 +48,26 @@ fn looks_like_phone(line: &str) -> Option<String> {
     None
 }
 
+/// Meta access tokens start with `EAAG`/`EAA…`; a bare substring would also match inside the
+/// uppercase Crockford base32 of a ULID (`evt_01M92QRYN63HGQEAAG81…`), so only a token that
+/// starts a word counts.
+fn looks_like_meta_token(line: &str) -> Option<String> {
+    line.match_indices("EAAG")
+        .find(|(i, _)| {
+            line[..*i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_')
+        })
+        .map(|_| "EAAG…".to_owned())
+}
+
 pub fn scan(shops: &[Shop], used: &[String]) -> Scan {
     let lines = mostrador_tests::log_lines();
     let mut needles: Vec<String> = vec![
         "mk_live_".into(),
         "whsec_".into(),
         "APP_USR-".into(),
-        "EAAG".into(),
         "$argon2".into(),
         WA_APP_SECRET.into(),
         WEBHOOK_SECRET_MP.into(),
@@ -79,6 +92,7 @@ pub fn scan(shops: &[Shop], used: &[String]) -> Scan {
             .collect();
         found.extend(looks_like_email(line));
         found.extend(looks_like_phone(line));
+        found.extend(looks_like_meta_token(line));
         if !found.is_empty() {
             out.hits
                 .push(format!("{found:?} in: {}", &line[..line.len().min(400)]));
