@@ -106,7 +106,7 @@ async fn a_project_exported_from_one_stack_is_imported_into_a_fresh_one() {
         json!({"type": "order.created", "data": {"n": 1}, "event_id": "shop-1"}),
     )
     .await;
-    let state = source.state("admin").unwrap();
+    let state = source.operator_state();
     let pid = id.parse().unwrap();
     mostrador::admin::put_credentials(
         state,
@@ -154,7 +154,7 @@ async fn a_project_exported_from_one_stack_is_imported_into_a_fresh_one() {
         "credentials are not in the new account"
     );
     let imported = comparable(
-        archive::project_items(target.state("admin").unwrap(), &pid)
+        archive::project_items(target.operator_state(), &pid)
             .await
             .unwrap(),
     );

@@ -578,7 +578,7 @@ fn fixture(root: &Path, binary: &str, file: &str) -> Res<Value> {
 async fn setup(stack: &Stack) -> Res<(String, String, Vec<String>)> {
     use mostrador::admin::{self, NewProject};
     let mut notes = Vec::new();
-    let state = stack.state("admin").ok_or("no admin function")?;
+    let state = stack.operator_state();
     let (project, key) = admin::create_project(
         state,
         NewProject {
