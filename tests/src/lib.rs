@@ -127,6 +127,17 @@ pub fn shared() -> &'static TestStack {
 
 /// A stack of the caller's own, on the caller's runtime, for tests that stop emulators or call
 /// handlers in process. Shut it down at the end of the test.
+/// What tests know of a stack of their own (see [`dedicated`]).
+pub fn test_stack(stack: &Stack) -> TestStack {
+    TestStack {
+        api_url: stack.api_url.clone(),
+        operator_token: stack.operator_token().to_owned(),
+        mercadopago_url: stack.mercadopago.base_url.clone(),
+        whatsapp_url: stack.whatsapp.base_url.clone(),
+        receiver_url: stack.receiver.base_url.clone(),
+    }
+}
+
 pub async fn dedicated() -> Stack {
     assert_no_denials();
     let _ = logs();
