@@ -98,13 +98,7 @@ pub fn shared() -> &'static TestStack {
             runtime.block_on(async move {
                 match Stack::start(options()).await {
                     Ok(stack) => {
-                        let _ = tx.send(Ok(TestStack {
-                            api_url: stack.api_url.clone(),
-                            operator_token: stack.operator_token().to_owned(),
-                            mercadopago_url: stack.mercadopago.base_url.clone(),
-                            whatsapp_url: stack.whatsapp.base_url.clone(),
-                            receiver_url: stack.receiver.base_url.clone(),
-                        }));
+                        let _ = tx.send(Ok(test_stack(&stack)));
                         // Lives as long as the test binary; its emulators die with it.
                         std::future::pending::<()>().await;
                         drop(stack);

@@ -15,16 +15,6 @@ use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-fn as_test_stack(stack: &mostrador_devstack::stack::Stack) -> TestStack {
-    TestStack {
-        api_url: stack.api_url.clone(),
-        operator_token: stack.operator_token().to_owned(),
-        mercadopago_url: stack.mercadopago.base_url.clone(),
-        whatsapp_url: stack.whatsapp.base_url.clone(),
-        receiver_url: stack.receiver.base_url.clone(),
-    }
-}
-
 async fn run_schedule(t: &TestStack, binary: &str) {
     let r = client()
         .post(format!("{}/_local/schedules/{binary}/run", t.api_url))
@@ -58,7 +48,7 @@ fn sweeper_claimed() -> bool {
 #[tokio::test]
 async fn every_function_runs_under_its_iam_policy() {
     let stack = dedicated().await;
-    let t = as_test_stack(&stack);
+    let t = mostrador_tests::test_stack(&stack);
 
     // admin, project, health.
     let p = email_project(&t).await;

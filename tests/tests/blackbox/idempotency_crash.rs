@@ -15,16 +15,6 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-fn test_stack(stack: &mostrador_devstack::Stack) -> TestStack {
-    TestStack {
-        api_url: stack.api_url.clone(),
-        operator_token: stack.operator_token().to_owned(),
-        mercadopago_url: stack.mercadopago.base_url.clone(),
-        whatsapp_url: stack.whatsapp.base_url.clone(),
-        receiver_url: stack.receiver.base_url.clone(),
-    }
-}
-
 /// Puts the completed idempotency record of (`project`, `key`) back to what a crash before
 /// storing the answer leaves, then moves the clock past the lease.
 async fn crash_before_answer(
@@ -84,7 +74,7 @@ async fn list(t: &TestStack, p: &TestProject, path: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_a_crash_finds_what_the_first_run_created() {
     let stack = dedicated().await;
-    let t = test_stack(&stack);
+    let t = mostrador_tests::test_stack(&stack);
     let mut failures: Vec<String> = Vec::new();
     let mut check = |ok: bool, what: String| {
         if !ok {

@@ -149,13 +149,7 @@ async fn whatsapp_cloud_mode_end_to_end() {
 #[tokio::test]
 async fn redelivered_messages_never_send_twice() {
     let stack = dedicated().await;
-    let test = TestStack {
-        api_url: stack.api_url.clone(),
-        operator_token: stack.operator_token().to_owned(),
-        mercadopago_url: stack.mercadopago.base_url.clone(),
-        whatsapp_url: stack.whatsapp.base_url.clone(),
-        receiver_url: stack.receiver.base_url.clone(),
-    };
+    let test = mostrador_tests::test_stack(&stack);
     let p = email_project(&test).await;
     put_template(
         &test,

@@ -285,13 +285,7 @@ async fn deactivated_project_queued_email_fails_project_inactive() {
 #[tokio::test]
 async fn provider_message_item_expires_with_its_notification() {
     let stack = dedicated().await;
-    let t = TestStack {
-        api_url: stack.api_url.clone(),
-        operator_token: stack.operator_token().to_owned(),
-        mercadopago_url: stack.mercadopago.base_url.clone(),
-        whatsapp_url: stack.whatsapp.base_url.clone(),
-        receiver_url: stack.receiver.base_url.clone(),
-    };
+    let t = mostrador_tests::test_stack(&stack);
     let p = email_ready(&t).await;
     let id = email(&t, &p, "ttl@example.com").await;
     let n = wait_status(&t, &p, &id, "sent", 30).await;

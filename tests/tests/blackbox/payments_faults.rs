@@ -1,25 +1,15 @@
 //! Payments on a dedicated stack: Mercado Pago down during sync, lost notifications.
 
 use super::payments::{checkout, create, mp_project, pay, wait_status};
-use mostrador_tests::{client, dedicated, TestStack};
+use mostrador_tests::{client, dedicated};
 use serde_json::json;
 use std::time::Duration;
-
-fn view(stack: &mostrador_devstack::Stack) -> TestStack {
-    TestStack {
-        api_url: stack.api_url.clone(),
-        operator_token: stack.operator_token().to_owned(),
-        mercadopago_url: stack.mercadopago.base_url.clone(),
-        whatsapp_url: stack.whatsapp.base_url.clone(),
-        receiver_url: stack.receiver.base_url.clone(),
-    }
-}
 
 #[tokio::test]
 async fn mercadopago_down_during_sync_is_retried_then_consistent_and_lost_notifications_are_reconciled(
 ) {
     let stack = dedicated().await;
-    let t = view(&stack);
+    let t = mostrador_tests::test_stack(&stack);
     let (p, token) = mp_project(&t).await;
 
     // Mercado Pago answers 503 to the sync's reads for a while: the messages fail transiently,

@@ -15,16 +15,6 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-fn view(stack: &mostrador_devstack::Stack) -> TestStack {
-    TestStack {
-        api_url: stack.api_url.clone(),
-        operator_token: stack.operator_token().to_owned(),
-        mercadopago_url: stack.mercadopago.base_url.clone(),
-        whatsapp_url: stack.whatsapp.base_url.clone(),
-        receiver_url: stack.receiver.base_url.clone(),
-    }
-}
-
 async fn run_reconciler(t: &TestStack) {
     let r = client()
         .post(format!("{}/_local/schedules/reconciler/run", t.api_url))
@@ -44,7 +34,7 @@ async fn stored(state: &AppState, project: &ProjectId, id: &str) -> Payment {
 #[tokio::test]
 async fn lost_order_paid_is_reannounced_and_every_pending_payment_gets_its_turn() {
     let stack = dedicated().await;
-    let t = view(&stack);
+    let t = mostrador_tests::test_stack(&stack);
     let state = stack.state("payment-sync").unwrap();
     let (p, token) = mp_project(&t).await;
     let project: ProjectId = p.id.parse().unwrap();
@@ -181,7 +171,7 @@ async fn lost_order_paid_is_reannounced_and_every_pending_payment_gets_its_turn(
 #[tokio::test]
 async fn without_public_api_url_payments_use_the_apis_own_url_and_inactive_projects_still_settle() {
     let stack = dedicated_with(|o| o.public_api_url = Some(String::new())).await;
-    let t = view(&stack);
+    let t = mostrador_tests::test_stack(&stack);
     let state = stack.state("payments").unwrap();
     let (p, token) = mp_project(&t).await;
     let project: ProjectId = p.id.parse().unwrap();

@@ -9,16 +9,6 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-fn test_stack(stack: &mostrador_devstack::Stack) -> TestStack {
-    TestStack {
-        api_url: stack.api_url.clone(),
-        operator_token: stack.operator_token().to_owned(),
-        mercadopago_url: stack.mercadopago.base_url.clone(),
-        whatsapp_url: stack.whatsapp.base_url.clone(),
-        receiver_url: stack.receiver.base_url.clone(),
-    }
-}
-
 async fn endpoint(t: &TestStack, p: &TestProject) -> (ProjectId, EndpointId, String) {
     let r = t
         .call(Method::POST, "/v1/webhook-endpoints", &p.key)
@@ -54,7 +44,7 @@ async fn patch(t: &TestStack, p: &TestProject, id: &EndpointId, body: Value) -> 
 async fn a_description_patch_never_undoes_a_concurrent_disable() {
     let stack = dedicated().await;
     let state = stack.state("webhooks").unwrap();
-    let t = test_stack(&stack);
+    let t = mostrador_tests::test_stack(&stack);
     let p = t.project(None).await;
     let (project, id, _) = endpoint(&t, &p).await;
     for round in 0..15 {
@@ -94,7 +84,7 @@ async fn a_description_patch_never_undoes_a_concurrent_disable() {
 async fn parallel_patches_rotations_and_a_disable_lose_nothing() {
     let stack = dedicated().await;
     let state = stack.state("webhooks").unwrap();
-    let t = test_stack(&stack);
+    let t = mostrador_tests::test_stack(&stack);
     let p = t.project(None).await;
     let (project, id, _) = endpoint(&t, &p).await;
     let rotations = (0..8).map(|_| {

@@ -7,7 +7,7 @@ use super::webhooks::unique_path;
 use super::webhooks::{create_endpoint, get_json, poll_status, post_event, received, script};
 use mostrador::ids::{DeliveryId, ProjectId};
 use mostrador::webhooks::{deliveries, dispatch};
-use mostrador_tests::{dedicated, TestStack};
+use mostrador_tests::dedicated;
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
@@ -15,13 +15,7 @@ use std::time::Duration;
 #[tokio::test]
 async fn deliveries_of_an_inactive_project_pause_then_resume_on_activation() {
     let stack = dedicated().await;
-    let t = TestStack {
-        api_url: stack.api_url.clone(),
-        operator_token: stack.operator_token().to_owned(),
-        mercadopago_url: stack.mercadopago.base_url.clone(),
-        whatsapp_url: stack.whatsapp.base_url.clone(),
-        receiver_url: stack.receiver.base_url.clone(),
-    };
+    let t = mostrador_tests::test_stack(&stack);
     let p = t.project(None).await;
     let path = unique_path("paused");
     script(&t.receiver_url, &path, json!([{"status": 500}])).await;

@@ -12,16 +12,6 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-fn as_test_stack(stack: &mostrador_devstack::stack::Stack) -> TestStack {
-    TestStack {
-        api_url: stack.api_url.clone(),
-        operator_token: stack.operator_token().to_owned(),
-        mercadopago_url: stack.mercadopago.base_url.clone(),
-        whatsapp_url: stack.whatsapp.base_url.clone(),
-        receiver_url: stack.receiver.base_url.clone(),
-    }
-}
-
 async fn sweep(t: &TestStack) {
     let r = mostrador_tests::client()
         .post(format!("{}/_local/schedules/retry-sweeper/run", t.api_url))
@@ -66,7 +56,7 @@ async fn wait_attempts(t: &TestStack, p: &TestProject, dlv: &str, n: u64) -> Val
 #[tokio::test]
 async fn failures_follow_the_schedule_never_early_then_succeed() {
     let stack = dedicated().await;
-    let t = as_test_stack(&stack);
+    let t = mostrador_tests::test_stack(&stack);
     let p = t.project(None).await;
     let path = unique_path("sched");
     script(
@@ -153,7 +143,7 @@ async fn failures_follow_the_schedule_never_early_then_succeed() {
 #[tokio::test]
 async fn gone_disables_retry_after_is_honoured_redirects_are_not_followed() {
     let stack = dedicated().await;
-    let t = as_test_stack(&stack);
+    let t = mostrador_tests::test_stack(&stack);
     let contact = "ops+gone@shop.example";
     let p = t.project(Some(json!({"contact_email": contact}))).await;
     // 410: disabled, endpoint.disabled event delivered to the watcher endpoint, and the
@@ -267,7 +257,7 @@ async fn delivery_to(t: &TestStack, p: &TestProject, ev: &Value, whe: &Value) ->
 #[tokio::test]
 async fn five_days_of_failures_disable_an_endpoint_and_one_success_resets_the_clock() {
     let stack = dedicated().await;
-    let t = as_test_stack(&stack);
+    let t = mostrador_tests::test_stack(&stack);
     let p = t.project(None).await;
     let (failing, recovering, watcher) = (
         unique_path("always500"),
@@ -338,7 +328,7 @@ async fn five_days_of_failures_disable_an_endpoint_and_one_success_resets_the_cl
 #[tokio::test]
 async fn a_dispatcher_killed_mid_attempt_loses_nothing() {
     let stack = dedicated().await;
-    let t = as_test_stack(&stack);
+    let t = mostrador_tests::test_stack(&stack);
     let p = t.project(None).await;
     let path = unique_path("crash");
     script(
@@ -380,7 +370,7 @@ async fn a_dispatcher_killed_mid_attempt_loses_nothing() {
 #[ignore = "benchmark: about six minutes in a debug build"]
 async fn benchmark_thousand_events_to_three_endpoints() {
     let stack = dedicated().await;
-    let t = as_test_stack(&stack);
+    let t = mostrador_tests::test_stack(&stack);
     let p = t.project(Some(json!({"limit_overrides": {"requests_per_second": 1000, "requests_per_minute": 100000}}))).await;
     let paths: Vec<String> = (0..3).map(|i| unique_path(&format!("bench{i}"))).collect();
     for path in &paths {

@@ -36,13 +36,7 @@ pub async fn start() -> (Stack, TestStack, ScratchRoot) {
     let stack = Stack::start(options)
         .await
         .unwrap_or_else(|e| panic!("the local stack did not start: {e}"));
-    let t = TestStack {
-        api_url: stack.api_url.clone(),
-        operator_token: stack.operator_token().to_owned(),
-        mercadopago_url: stack.mercadopago.base_url.clone(),
-        whatsapp_url: stack.whatsapp.base_url.clone(),
-        receiver_url: stack.receiver.base_url.clone(),
-    };
+    let t = mostrador_tests::test_stack(&stack);
     (stack, t, ScratchRoot(root))
 }
 
