@@ -106,6 +106,25 @@ async fn a_project_exported_from_one_stack_is_imported_into_a_fresh_one() {
         json!({"type": "order.created", "data": {"n": 1}, "event_id": "shop-1"}),
     )
     .await;
+    // The export is compared item by item with the source table afterwards, so the delivery
+    // must be settled first: an attempt still in flight would change under the comparison.
+    let mut settled = false;
+    for _ in 0..100 {
+        let page = call(
+            &source,
+            reqwest::Method::GET,
+            "/v1/webhook-deliveries",
+            &key,
+            Value::Null,
+        )
+        .await;
+        if page["data"][0]["status"] == "succeeded" {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(settled, "the event's delivery never succeeded");
     let state = source.operator_state();
     let pid = id.parse().unwrap();
     mostrador::admin::put_credentials(
