@@ -8,7 +8,7 @@ export SAM_CLI_TELEMETRY := 0
 # cargo-lambda's venv first on PATH: it brings zig, which `sam build` needs.
 SAM := PATH="$(TOOLS)/cargo-lambda/bin:$$PATH" $(TOOLS)/sam/bin/sam
 
-.PHONY: help bootstrap dev test fmt fmt-check clippy lint unit test-sdk sam-build invoke clean-dev
+.PHONY: help bootstrap dev test fmt fmt-check clippy lint unit test-sdk sam-build invoke clean-dev openapi
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -21,6 +21,9 @@ dev: bootstrap ## Start the whole stack locally (Ctrl-C stops it).
 	./target/debug/devstack --port-base $(PORT_BASE)
 
 test: bootstrap fmt-check clippy lint unit test-sdk ## Run every check and test (what CI runs).
+
+openapi: ## Regenerate openapi.json and docs/api.html from the Rust types.
+	cargo run -q -p mostrador --example openapi
 
 fmt: ## Format the code.
 	cargo fmt --all

@@ -11,15 +11,47 @@ use serde::Serialize;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One offending input field of a validation error.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
-    /// Where the problem is. For a body that fails parsing, the JSON pointer (RFC 6901) of the
-    /// value (`/amount`, `/items/0/quantity`, `""` for the whole body); handlers' own checks
-    /// and query parameters use the field's name (`recipient.email`, `limit`).
+    /// A body that fails parsing: the JSON pointer (RFC 6901) of the value (`/amount`,
+    /// `/items/0/quantity`, `""` for the whole body). Checks after parsing and query
+    /// parameters: the field's name (`to`, `limit`).
     pub field: String,
-    /// Stable machine code for this field's problem (`required`, `invalid_format`, …).
+    /// Parsing: `duplicate_key`, `invalid_type`, `unknown_field`, `null_not_allowed`,
+    /// `required`, `out_of_range`, `invalid_value`. After parsing: `required`, `invalid`,
+    /// `invalid_format`, `out_of_range`, …
     pub code: String,
     pub message: String,
+}
+
+/// RFC 9457 problem details. Clients switch on `code`; humans read `detail`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "urn:mostrador:problem:validation_failed", "title": "Unprocessable Entity",
+    "status": 422, "code": "validation_failed", "detail": "to: not a valid e-mail address",
+    "request_id": "01JD4S2V3N8Q9K1M2X7YB5ZC6T",
+    "errors": [{"field": "to", "code": "invalid_format", "message": "not a valid e-mail address"}]
+}))]
+pub struct Problem<'a> {
+    /// `urn:mostrador:problem:<code>`
+    #[serde(rename = "type")]
+    #[schema(example = "urn:mostrador:problem:validation_failed")]
+    pub type_uri: String,
+    #[schema(example = "Unprocessable Entity")]
+    pub title: &'a str,
+    #[schema(example = 422)]
+    pub status: u16,
+    /// Stable machine code
+    #[schema(example = "validation_failed")]
+    pub code: &'a str,
+    pub detail: &'a str,
+    /// Also in the `X-Request-Id` header; quote it when reporting a problem
+    pub request_id: &'a str,
+    /// Present on 422 `validation_failed` (one entry per offending field) and on a 400
+    /// `invalid_json` caused by a duplicate key
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[schema(required = false)]
+    pub errors: &'a [FieldError],
 }
 
 impl FieldError {
@@ -38,10 +70,10 @@ impl FieldError {
 
 /// Boxed so every `Result<_, ApiError>` stays one pointer wide.
 #[derive(Debug)]
-pub struct ApiError(Box<Problem>);
+pub struct ApiError(Box<Parts>);
 
 #[derive(Debug)]
-struct Problem {
+struct Parts {
     status: StatusCode,
     code: &'static str,
     detail: String,
@@ -53,7 +85,7 @@ struct Problem {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self(Box::new(Problem {
+        Self(Box::new(Parts {
             status,
             code,
             detail: detail.into(),
@@ -190,18 +222,17 @@ impl ApiError {
 
     /// The problem+json body.
     pub fn problem(&self, request_id: &str) -> serde_json::Value {
-        let mut body = serde_json::json!({
-            "type": format!("urn:mostrador:problem:{}", self.0.code),
-            "title": self.0.status.canonical_reason().unwrap_or("Error"),
-            "status": self.0.status.as_u16(),
-            "code": self.0.code,
-            "detail": self.0.detail,
-            "request_id": request_id,
-        });
+        let mut body = serde_json::to_value(Problem {
+            type_uri: format!("urn:mostrador:problem:{}", self.0.code),
+            title: self.0.status.canonical_reason().unwrap_or("Error"),
+            status: self.0.status.as_u16(),
+            code: self.0.code,
+            detail: &self.0.detail,
+            request_id,
+            errors: &self.0.errors,
+        })
+        .unwrap_or_default();
         if let Some(obj) = body.as_object_mut() {
-            if !self.0.errors.is_empty() {
-                obj.insert("errors".into(), serde_json::json!(self.0.errors));
-            }
             if let Some(extra) = &self.0.extra {
                 for (k, v) in extra {
                     obj.entry(k.clone()).or_insert_with(|| v.clone());

@@ -145,6 +145,23 @@ impl<'de, K: IdKind> serde::Deserialize<'de> for Id<K> {
     }
 }
 
+/// In the API contract an id is a string with its prefix; inline, not a component of its own.
+impl<K: IdKind> utoipa::PartialSchema for Id<K> {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(format!("^{}_[0-9A-HJKMNP-TV-Z]{{26}}$", K::PREFIX)))
+            .examples([format!("{}_01JD4S2V3N8Q9K1M2X7YB5ZC6T", K::PREFIX)])
+            .into()
+    }
+}
+
+impl<K: IdKind> utoipa::ToSchema for Id<K> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Owned(format!("Id_{}", K::PREFIX))
+    }
+}
+
 pub type ProjectId = Id<Project>;
 pub type NotificationId = Id<Notification>;
 pub type EventId = Id<Event>;

@@ -8,6 +8,7 @@ pub mod aws_calls;
 pub mod clock;
 pub mod config;
 pub mod contact;
+pub mod contract;
 pub mod credentials;
 pub mod db;
 pub mod error;

@@ -16,40 +16,70 @@ use crate::AppState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Deserialize)]
+/// `POST /admin/projects`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Shop", "domain": "shop.example.com", "plan": "pro"}))]
 pub struct NewProject {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub name: String,
+    /// Host name such as shop.example.com
+    #[schema(
+        max_length = 253,
+        pattern = "^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+    )]
     pub domain: String,
     #[serde(default)]
+    #[schema(value_type = Option<Plan>)]
     pub plan: Option<String>,
     #[serde(default)]
+    #[schema(format = Email)]
     pub contact_email: Option<String>,
     #[serde(default)]
+    #[schema(format = Email)]
     pub email_from: Option<String>,
 }
 
 /// Changes to a project; absent fields stay as they are. In `flags`, `null` clears a flag
 /// back to its default (the one place a request body may say `null`). `limit_overrides`
 /// replaces every override at once: `{}` clears them all.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectPatch {
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub name: Option<String>,
+    /// Host name such as shop.example.com
     #[serde(default)]
+    #[schema(
+        max_length = 253,
+        pattern = "^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+    )]
     pub domain: Option<String>,
     #[serde(default)]
     pub active: Option<bool>,
     #[serde(default)]
+    #[schema(value_type = Option<Plan>)]
     pub plan: Option<String>,
+    /// true/false switches a module (`notifications.email`, `notifications.whatsapp`,
+    /// `webhooks`, `payments.mercadopago`); null goes back to the plan's default
     #[serde(default, deserialize_with = "crate::http::strict::nullable")]
     pub flags: BTreeMap<String, Option<bool>>,
     #[serde(default)]
     pub limit_overrides: Option<LimitOverrides>,
     #[serde(default)]
+    #[schema(format = Email)]
     pub contact_email: Option<String>,
     #[serde(default)]
+    #[schema(format = Email)]
     pub email_from: Option<String>,
 }
 

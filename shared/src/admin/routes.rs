@@ -41,17 +41,23 @@ fn project_id(req: &ApiRequest) -> Result<ProjectId, ApiError> {
         .map_err(|_| ApiError::not_found("project"))
 }
 
-#[derive(Deserialize, Default)]
+/// `POST /admin/projects/{project_id}/keys`.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct KeyRequest {
+pub struct KeyRequest {
     #[serde(default)]
+    #[schema(max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     label: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+/// `POST /admin/projects/{project_id}/keys/{key_id}/rotate`.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RotateRequest {
+#[schema(as = RotateKeyRequest)]
+pub struct RotateRequest {
+    /// At most 30 days; 0 or absent: at once
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 2592000)]
     grace_seconds: Option<u32>,
 }
 

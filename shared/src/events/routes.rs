@@ -19,14 +19,39 @@ use serde::Deserialize;
 /// Largest `POST /v1/events` body (the stored payload has its own 20 KB limit).
 pub const MAX_BODY: usize = 64 * 1024;
 
-#[derive(Deserialize)]
+/// `POST /v1/events`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewEvent {
+#[schema(as = CreateEvent, example = json!({"type": "order.created", "data": {"order_id": "A-1001", "total": 125000}, "event_id": "A-1001-created"}))]
+pub struct NewEvent {
+    /// Dotted lowercase name (`order.created`)
     #[serde(rename = "type")]
+    #[schema(
+        max_length = 100,
+        pattern = "^[a-z0-9_]+(\\.[a-z0-9_]+){0,7}$",
+        example = "order.created"
+    )]
     event_type: String,
+    /// A JSON object; the whole body is limited to 20 KB
+    #[schema(value_type = Object)]
     data: serde_json::Value,
+    /// Your id for the event: the same id is stored once (deduplication)
     #[serde(default)]
+    #[schema(pattern = "^[\\x21-\\x7e]{1,200}$")]
     event_id: Option<String>,
+}
+
+/// `POST /v1/events`: the stored event and where it goes.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EventAccepted<'a> {
+    pub id: &'a EventId,
+    /// `true` when `event_id` named an earlier event: nothing new was stored, and `id` /
+    /// `delivery_ids` are that event's
+    pub duplicate: bool,
+    /// How many endpoints it goes to
+    pub deliveries: usize,
+    /// One delivery per endpoint (`GET /v1/webhook-deliveries/{delivery_id}`)
+    pub delivery_ids: &'a [crate::ids::DeliveryId],
 }
 
 /// `POST /v1/events`. `endpoints`: the project's endpoints, read beside the rate limit (see
@@ -50,12 +75,12 @@ pub async fn create(
         let (published, fanout) = emit::store_event(state, &caller.project, new, endpoints).await?;
         let response = json(
             StatusCode::ACCEPTED,
-            &serde_json::json!({
-                "id": published.id,
-                "duplicate": published.duplicate,
-                "deliveries": published.deliveries.len(),
-                "delivery_ids": published.deliveries,
-            }),
+            &EventAccepted {
+                id: &published.id,
+                duplicate: published.duplicate,
+                deliveries: published.deliveries.len(),
+                delivery_ids: &published.deliveries,
+            },
         )?;
         Ok((response, fanout.send(state)))
     })
@@ -78,13 +103,9 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
     let dels = deliveries::get_many(state, p, &event.delivery_ids).await?;
-    let mut view = event.view();
-    if let Some(o) = view.as_object_mut() {
-        o.insert(
-            "deliveries".into(),
-            dels.iter().map(|d| deliveries::view(d, None)).collect(),
-        );
-    }
+    let view = event.view(Some(
+        dels.iter().map(|d| deliveries::view(d, None)).collect(),
+    ));
     json(StatusCode::OK, &view)
 }
 
@@ -115,17 +136,18 @@ pub async fn list(
     };
     let (items, cursor) = listing::page::<crate::ids::Event>(state, source, &window).await?;
     let now = state.clock.now().unix_timestamp();
-    let mut data = Vec::new();
+    let mut found = Vec::new();
     for item in items {
         if db::expired(&item, now) {
             continue;
         }
         if let Some(e) = store::from_item(p, item, now)? {
-            data.push(e.view());
+            found.push(e);
         }
     }
-    json(
-        StatusCode::OK,
-        &serde_json::json!({ "data": data, "next_cursor": cursor }),
-    )
+    let page = store::EventList {
+        data: found.iter().map(|e| e.view(None)).collect(),
+        next_cursor: cursor,
+    };
+    json(StatusCode::OK, &page)
 }

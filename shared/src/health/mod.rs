@@ -13,7 +13,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
 use std::time::Instant;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Component {
     Dynamodb,
@@ -39,24 +39,27 @@ impl Component {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = HealthStatus)]
 pub enum Status {
     Ok,
     Down,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ComponentHealth {
     pub component: Component,
     pub status: Status,
     pub latency_ms: u64,
     /// Why the component is down, in words safe to show publicly (no hosts, no credentials).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub detail: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = HealthReport, example = json!({"status": "ok", "components": [{"component": "dynamodb", "status": "ok", "latency_ms": 4}]}))]
 pub struct Report {
     pub status: Status,
     pub components: Vec<ComponentHealth>,

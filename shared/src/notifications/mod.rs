@@ -13,7 +13,7 @@ pub mod list;
 pub mod model;
 pub mod providers;
 pub mod routes;
-mod send_api;
+pub mod send_api;
 pub mod send_rate;
 pub mod sender;
 pub mod ses_events;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{NotificationId, ProjectId};
 
 /// Delivery channel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -29,7 +29,8 @@ impl Channel {
 }
 
 /// WhatsApp delivery mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = NotificationMode)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// A `https://wa.me/…` click-to-chat link, answered at once; nothing is sent by us.
@@ -41,8 +42,9 @@ pub enum Mode {
 /// Lifecycle: `pending → sending → sent → delivered → read`, or a terminal `failed`,
 /// `bounced`, `complained`. Provider feedback arrives out of order; a status only replaces
 /// one of lower [`rank`](Self::rank), so a late `delivered` never undoes `read`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = NotificationStatus)]
 pub enum Status {
     Pending,
     Sending,
@@ -99,17 +101,20 @@ impl Status {
 }
 
 /// One step of a notification's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = NotificationHistoryEntry)]
 pub struct HistoryEntry {
     pub status: Status,
     /// When it happened (the provider's timestamp for feedback), RFC 3339.
+    #[schema(format = DateTime)]
     pub at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reason: Option<String>,
 }
 
 /// Which template version a notification renders (pinned when it is accepted).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TemplateRef {
     pub name: String,
     pub version: u32,
@@ -151,26 +156,60 @@ pub struct Notification {
 
 impl Notification {
     /// The API representation.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub fn view(&self) -> NotificationView<'_> {
         let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_default();
-        serde_json::json!({
-            "id": self.id,
-            "channel": self.channel,
-            "mode": self.mode,
-            "recipient": self.recipient,
-            "template": self.template,
-            "variables": parse(&self.variables_json),
-            "metadata": self.metadata_json.as_deref().map(parse),
-            "status": self.status,
-            "reason": self.reason,
-            "provider_message_id": self.provider_message_id,
-            "link": self.link,
-            "attempts": self.attempts,
-            "history": self.history,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        })
+        NotificationView {
+            id: &self.id,
+            channel: self.channel,
+            mode: self.mode,
+            recipient: &self.recipient,
+            template: &self.template,
+            variables: parse(&self.variables_json),
+            metadata: self.metadata_json.as_deref().map(parse),
+            status: self.status,
+            reason: self.reason.as_deref(),
+            provider_message_id: self.provider_message_id.as_deref(),
+            link: self.link.as_deref(),
+            attempts: self.attempts,
+            history: &self.history,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+        }
     }
+}
+
+/// A notification as the API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Notification)]
+pub struct NotificationView<'a> {
+    pub id: &'a NotificationId,
+    pub channel: Channel,
+    pub mode: Option<Mode>,
+    pub recipient: &'a str,
+    pub template: &'a TemplateRef,
+    #[schema(value_type = Object)]
+    pub variables: serde_json::Value,
+    /// Yours, as you sent it
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    pub status: Status,
+    pub reason: Option<&'a str>,
+    pub provider_message_id: Option<&'a str>,
+    /// wa.me click-to-chat link (mode link)
+    pub link: Option<&'a str>,
+    pub attempts: u32,
+    pub history: &'a [HistoryEntry],
+    #[schema(format = DateTime)]
+    pub created_at: &'a str,
+    #[schema(format = DateTime)]
+    pub updated_at: &'a str,
+}
+
+/// A page of notifications.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NotificationList<'a> {
+    pub data: Vec<NotificationView<'a>>,
+    pub next_cursor: Option<String>,
 }
 
 /// The NotificationsQueue message body. Versioned so a deploy can change the shape safely.

@@ -83,7 +83,7 @@ async fn put_template(
     // The body is the content itself: `{"kind": "email", "subject": …, "html": …}`.
     let content: TemplateContent = req.json()?;
     let version = tpl::save(state, &caller.project.id, name, &content).await?;
-    json(StatusCode::CREATED, &version.to_json())
+    json(StatusCode::CREATED, &version.view(None))
 }
 
 async fn get_template(
@@ -96,11 +96,8 @@ async fn get_template(
     let found = tpl::get_version(state, &caller.project.id, name, version)
         .await?
         .ok_or_else(|| ApiError::not_found("template"))?;
-    let mut body = found.to_json();
-    if let Some(head) = tpl::get_head(state, &caller.project.id, name).await? {
-        body["latest_version"] = json!(head.latest_version);
-    }
-    json(StatusCode::OK, &body)
+    let head = tpl::get_head(state, &caller.project.id, name).await?;
+    json(StatusCode::OK, &found.view(head.map(|h| h.latest_version)))
 }
 
 async fn list_templates(
@@ -119,28 +116,37 @@ async fn list_templates(
             })?,
     };
     let (heads, next) = tpl::list(state, &caller.project.id, req.query("cursor")?, limit).await?;
-    let data: Vec<_> = heads
-        .iter()
-        .map(|h| {
-            json!({
-                "name": h.name,
-                "channel": h.channel,
-                "latest_version": h.latest_version,
-                "created_at": h.created_at,
-                "updated_at": h.updated_at,
-            })
-        })
-        .collect();
-    json(StatusCode::OK, &json!({"data": data, "next_cursor": next}))
+    let page = tpl::TemplateList {
+        data: heads.iter().map(tpl::Head::summary).collect(),
+        next_cursor: next,
+    };
+    json(StatusCode::OK, &page)
 }
 
-#[derive(Deserialize)]
+/// `POST /v1/templates/{name}/preview`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PreviewRequest {
+#[schema(example = json!({"variables": {"customer": {"first_name": "Ana"}, "order": {"id": "A-1001"}}}))]
+pub struct PreviewRequest {
+    /// Default: the latest
     #[serde(default)]
+    #[schema(minimum = 1)]
     version: Option<u32>,
+    /// Default `{}`
     #[serde(default = "empty_object")]
+    #[schema(value_type = Object, required = false)]
     variables: serde_json::Value,
+}
+
+/// A rendered template.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Preview<'a> {
+    pub name: &'a str,
+    pub version: u32,
+    /// `{kind: email, subject, html?, text?}`, `{kind: whatsapp_text, body}` or
+    /// `{kind: whatsapp_template, …}`
+    #[schema(value_type = Object)]
+    pub rendered: templates::Rendered,
 }
 
 fn empty_object() -> serde_json::Value {
@@ -161,7 +167,11 @@ async fn preview(
     let rendered = templates::render(&content, &body.variables).map_err(render_error)?;
     json(
         StatusCode::OK,
-        &json!({"name": version.name, "version": version.version, "rendered": rendered}),
+        &Preview {
+            name: &version.name,
+            version: version.version,
+            rendered,
+        },
     )
 }
 

@@ -7,7 +7,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::list::{self, Filter};
-use super::model::{Channel, HistoryEntry, Mode, Notification, QueueMessage, Status, TemplateRef};
+use super::model::{
+    Channel, HistoryEntry, Mode, Notification, NotificationList, QueueMessage, Status, TemplateRef,
+};
 use super::routes::render_error;
 use super::{store, templates_store as tpl};
 use crate::contact::{wa_link, Email, Phone};
@@ -24,18 +26,32 @@ use crate::AppState;
 const MAX_VARIABLES_BYTES: usize = 64 * 1024;
 const MAX_METADATA_BYTES: usize = 4 * 1024;
 
-#[derive(Deserialize)]
+/// `POST /v1/notifications`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateRequest {
+#[schema(as = CreateNotification, example = json!({"channel": "email", "to": "ana@example.com", "template": "order-shipped",
+    "variables": {"customer": {"first_name": "Ana"}, "order": {"id": "A-1001"}}}))]
+pub struct CreateRequest {
+    #[schema(value_type = Channel)]
     channel: String,
+    /// An e-mail address, or an E.164 phone number for whatsapp
     to: String,
+    /// Template name
     template: String,
+    /// Default: the latest
     #[serde(default)]
+    #[schema(minimum = 1)]
     version: Option<u32>,
+    /// At most 64 KiB
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     variables: Option<serde_json::Value>,
+    /// Yours, echoed back; at most 4 KiB
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Value>,
+    /// whatsapp only: `link` answers 201 with a wa.me link; `cloud` (default) queues a Cloud
+    /// API message
     #[serde(default)]
     mode: Option<Mode>,
 }
@@ -253,10 +269,10 @@ pub(super) async fn create(
     };
     store::create(state, &notification, project.limits().retention_days).await?;
     if notification.link.is_some() {
-        return json(StatusCode::CREATED, &notification.to_json());
+        return json(StatusCode::CREATED, &notification.view());
     }
     enqueue(state, &notification).await?;
-    json(StatusCode::ACCEPTED, &notification.to_json())
+    json(StatusCode::ACCEPTED, &notification.view())
 }
 
 /// The answer to a re-run that found its notification. The first run may have died between
@@ -265,12 +281,12 @@ pub(super) async fn create(
 /// sent: the sender claims `pending → sending` conditionally, so only one message ever gets it.
 async fn answer_again(state: &AppState, n: Notification) -> Result<Response<Body>, ApiError> {
     if n.link.is_some() {
-        return json(StatusCode::CREATED, &n.to_json());
+        return json(StatusCode::CREATED, &n.view());
     }
     if n.status == Status::Pending && n.attempts == 0 {
         enqueue(state, &n).await?;
     }
-    json(StatusCode::ACCEPTED, &n.to_json())
+    json(StatusCode::ACCEPTED, &n.view())
 }
 
 async fn enqueue(state: &AppState, n: &Notification) -> Result<(), ApiError> {
@@ -312,7 +328,7 @@ pub(super) async fn get(
     let found = store::get(state, &caller.project.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("notification"))?;
-    json(StatusCode::OK, &found.to_json())
+    json(StatusCode::OK, &found.view())
 }
 
 pub(super) async fn list(
@@ -322,6 +338,9 @@ pub(super) async fn list(
 ) -> Result<Response<Body>, ApiError> {
     let filter = Filter::from_request(req)?;
     let (items, next) = list::page(state, &caller.project.id, &filter).await?;
-    let data: Vec<_> = items.iter().map(Notification::to_json).collect();
-    json(StatusCode::OK, &json!({"data": data, "next_cursor": next}))
+    let page = NotificationList {
+        data: items.iter().map(Notification::view).collect(),
+        next_cursor: next,
+    };
+    json(StatusCode::OK, &page)
 }

@@ -72,16 +72,70 @@ impl Version {
         serde_json::from_str(&self.content_json).map_err(ApiError::internal)
     }
 
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "name": self.name,
-            "version": self.version,
-            "channel": self.channel,
-            "content": serde_json::from_str::<serde_json::Value>(&self.content_json).unwrap_or_default(),
-            "variables": self.variables,
-            "created_at": self.created_at,
-        })
+    /// The version as the API shows it; `latest_version` only on GET.
+    pub fn view(&self, latest_version: Option<u32>) -> TemplateVersionView<'_> {
+        TemplateVersionView {
+            name: &self.name,
+            version: self.version,
+            channel: self.channel,
+            content: serde_json::from_str(&self.content_json).unwrap_or_default(),
+            variables: &self.variables,
+            latest_version,
+            created_at: &self.created_at,
+        }
     }
+}
+
+/// One version of a template.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TemplateVersion)]
+pub struct TemplateVersionView<'a> {
+    pub name: &'a str,
+    #[schema(minimum = 1)]
+    pub version: u32,
+    pub channel: Channel,
+    /// The TemplateContent as saved
+    #[schema(value_type = Object)]
+    pub content: serde_json::Value,
+    /// Variables the template uses
+    pub variables: &'a [String],
+    /// Only on GET
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub latest_version: Option<u32>,
+    #[schema(format = DateTime)]
+    pub created_at: &'a str,
+}
+
+/// A template's latest version, as lists show it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TemplateSummary<'a> {
+    pub name: &'a str,
+    pub channel: Channel,
+    pub latest_version: u32,
+    #[schema(format = DateTime)]
+    pub created_at: &'a str,
+    #[schema(format = DateTime)]
+    pub updated_at: &'a str,
+}
+
+impl Head {
+    pub fn summary(&self) -> TemplateSummary<'_> {
+        TemplateSummary {
+            name: &self.name,
+            channel: self.channel,
+            latest_version: self.latest_version,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+        }
+    }
+}
+
+/// A page of templates.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TemplateList<'a> {
+    pub data: Vec<TemplateSummary<'a>>,
+    pub next_cursor: Option<String>,
 }
 
 fn head_pk(project: &ProjectId) -> String {

@@ -6,8 +6,9 @@ use crate::error::{ApiError, FieldError};
 use crate::ids::{PaymentId, ProjectId};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = PaymentMode)]
 pub enum Mode {
     /// Hosted checkout (Mercado Pago Checkout Pro preference); the buyer is redirected.
     Checkout,
@@ -15,18 +16,31 @@ pub enum Mode {
     Direct,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One line of an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineItem {
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub id: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub title: String,
+    #[schema(minimum = 1, maximum = 10000)]
     pub quantity: u32,
     /// Unit price in minor units of the payment's currency.
     pub unit_amount: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `checkout` only: where the buyer returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackUrls {
     pub success: Option<String>,
@@ -35,17 +49,30 @@ pub struct BackUrls {
 }
 
 /// `POST /v1/payments`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"order_id": "A-1001", "amount": 125000, "currency": "ARS", "mode": "checkout",
+    "items": [{"title": "Mate", "quantity": 1, "unit_amount": 125000}],
+    "back_urls": {"success": "https://shop.example.com/ok"}}))]
 pub struct CreatePayment {
-    /// The shop's order id; Mercado Pago sees our payment id as `external_reference`.
+    /// Your order id (alias `external_reference`)
     #[serde(alias = "external_reference")]
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub order_id: String,
+    /// Minor units (centavos)
+    #[schema(minimum = 1, maximum = 1000000000000_u64)]
     pub amount: u64,
+    #[schema(value_type = Currency)]
     pub currency: String,
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub description: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 100, required = false)]
     pub items: Vec<LineItem>,
     #[serde(default)]
     pub payer: Option<Payer>,
@@ -53,8 +80,11 @@ pub struct CreatePayment {
     /// `direct` only: the card token.
     #[serde(default)]
     pub card_token: Option<String>,
+    /// `direct` only
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 48)]
     pub installments: Option<u32>,
+    /// `direct` only
     #[serde(default)]
     pub payment_method_id: Option<String>,
     /// `checkout` only: where the buyer returns.
@@ -62,7 +92,8 @@ pub struct CreatePayment {
     pub back_urls: Option<BackUrls>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `direct` only: the buyer.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Payer {
     pub email: String,
@@ -283,31 +314,87 @@ pub struct Payment {
 }
 
 impl Payment {
-    /// The client's view; amounts in minor units.
-    pub fn view(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "order_id": self.order_id,
-            "provider": self.provider,
-            "mode": self.mode,
-            "amount": self.amount_minor,
-            "currency": self.currency,
-            "description": self.description,
-            "items": self.items,
-            "status": self.status,
-            "status_detail": self.status_detail,
-            "refunded_amount": self.refunded_minor,
-            "provider_payment_id": self.provider_payment_id,
-            "checkout_id": self.checkout_id,
-            "redirect_url": self.redirect_url,
-            "attempts": self.attempts.iter().map(|(id, a)| serde_json::json!({
-                "provider_payment_id": id,
-                "status": a.status,
-                "status_detail": a.detail,
-                "refunded_amount": a.refunded_minor,
-            })).collect::<Vec<_>>(),
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        })
+    /// The client's view; amounts in minor units. `history` only on GET.
+    pub fn view(&self) -> PaymentView<'_> {
+        PaymentView {
+            id: &self.id,
+            order_id: &self.order_id,
+            provider: &self.provider,
+            mode: self.mode,
+            amount: self.amount_minor,
+            currency: self.currency,
+            description: &self.description,
+            items: &self.items,
+            status: self.status,
+            status_detail: self.status_detail.as_deref(),
+            refunded_amount: self.refunded_minor,
+            provider_payment_id: self.provider_payment_id.as_deref(),
+            checkout_id: self.checkout_id.as_deref(),
+            redirect_url: self.redirect_url.as_deref(),
+            attempts: self
+                .attempts
+                .iter()
+                .map(|(id, a)| ProviderAttempt {
+                    provider_payment_id: id,
+                    status: a.status,
+                    status_detail: &a.detail,
+                    refunded_amount: a.refunded_minor,
+                })
+                .collect(),
+            history: None,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+        }
     }
+}
+
+/// A payment as the API (and the `payment.updated` webhook) shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Payment)]
+pub struct PaymentView<'a> {
+    pub id: &'a PaymentId,
+    pub order_id: &'a str,
+    #[schema(value_type = String, pattern = "^mercadopago$")]
+    pub provider: &'a str,
+    pub mode: Mode,
+    /// Minor units
+    pub amount: u64,
+    pub currency: Currency,
+    pub description: &'a str,
+    pub items: &'a [LineItem],
+    pub status: Status,
+    pub status_detail: Option<&'a str>,
+    /// Minor units
+    pub refunded_amount: u64,
+    pub provider_payment_id: Option<&'a str>,
+    pub checkout_id: Option<&'a str>,
+    /// checkout: send the buyer here
+    pub redirect_url: Option<&'a str>,
+    /// Every provider payment seen for it (a buyer may try several cards)
+    pub attempts: Vec<ProviderAttempt<'a>>,
+    /// Only on GET /v1/payments/{payment_id}
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<Vec<Object>>)]
+    pub history: Option<Vec<serde_json::Value>>,
+    #[schema(format = DateTime)]
+    pub created_at: &'a str,
+    #[schema(format = DateTime)]
+    pub updated_at: &'a str,
+}
+
+/// One provider payment of a payment.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PaymentAttempt)]
+pub struct ProviderAttempt<'a> {
+    pub provider_payment_id: &'a str,
+    pub status: Status,
+    pub status_detail: &'a str,
+    pub refunded_amount: u64,
+}
+
+/// A page of payments.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PaymentList<'a> {
+    pub data: Vec<PaymentView<'a>>,
+    pub next_cursor: Option<String>,
 }

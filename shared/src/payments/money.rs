@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_MINOR: u64 = 1_000_000_000_000;
 
 /// Currencies Mercado Pago settles in, with their decimals as Mercado Pago uses them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Currency {
     ARS,
     BRL,

@@ -46,8 +46,7 @@ async fn handle(
         "GET /v1/payments/{payment_id}" => {
             let p = load(state, &caller, &req).await?;
             let mut view = p.view();
-            view["history"] =
-                serde_json::json!(store::history(state, &caller.project.id, &p.id).await?);
+            view.history = Some(store::history(state, &caller.project.id, &p.id).await?);
             json(StatusCode::OK, &view)
         }
         "POST /v1/payments/{payment_id}/refunds" => {
@@ -301,20 +300,21 @@ async fn list(
         after.as_ref(),
     )
     .await?;
-    json(
-        StatusCode::OK,
-        &serde_json::json!({
-            "data": payments.iter().map(Payment::view).collect::<Vec<_>>(),
-            "next_cursor": next,
-        }),
-    )
+    let page = super::model::PaymentList {
+        data: payments.iter().map(Payment::view).collect(),
+        next_cursor: next.map(|id| id.to_string()),
+    };
+    json(StatusCode::OK, &page)
 }
 
-#[derive(serde::Deserialize, Default)]
+/// `POST /v1/payments/{payment_id}/refunds`.
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RefundRequest {
-    /// Minor units; absent: everything not yet refunded.
+#[schema(example = json!({"amount": 5000}))]
+pub struct RefundRequest {
+    /// Minor units; absent: everything not yet refunded
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000000000000_u64)]
     amount: Option<u64>,
 }
 

@@ -260,7 +260,8 @@ pub async fn announce(state: &AppState, project: &Project, p: &Payment) -> Resul
         p.refunded_minor,
         p.provider_payment_id.as_deref().unwrap_or("-")
     );
-    crate::events::emit::emit(state, project, "payment.updated", p.view(), Some(&dedupe)).await?;
+    let view = serde_json::to_value(p.view()).map_err(ApiError::internal)?;
+    crate::events::emit::emit(state, project, "payment.updated", view, Some(&dedupe)).await?;
     if p.status.is_paid() {
         if let Some(m) = store::marker(state, &project.id, &p.order_id).await? {
             if !m.emitted && m.payment_id == p.id.to_string() {

@@ -141,8 +141,9 @@ pub async fn consume(
 }
 
 /// A month's counters, every metric present (0 when unused).
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Usage {
+    #[schema(example = "2026-11")]
     pub month: String,
     pub counters: BTreeMap<&'static str, u64>,
 }

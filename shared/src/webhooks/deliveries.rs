@@ -256,36 +256,121 @@ pub async fn get_many(
 }
 
 /// The delivery's public view, attempts optional.
-pub fn view(d: &Delivery, attempts: Option<&[Attempt]>) -> serde_json::Value {
-    let mut v = serde_json::json!({
-        "id": d.id,
-        "event_id": d.event_id,
-        "endpoint_id": d.endpoint_id,
-        "event_type": d.event_type,
-        "status": d.status,
-        "attempts": d.attempts,
-        "next_attempt_at": d.next_attempt_ms.filter(|_| d.status == PENDING).and_then(super::endpoints::ms_rfc3339),
-        "last_status_code": d.last_status_code,
-        "last_error_class": d.last_error_class,
-        "last_attempt_at": d.last_attempt_at,
-        "created_at": d.created_at,
-        "updated_at": d.updated_at,
-    });
-    if let (Some(list), Some(obj)) = (attempts, v.as_object_mut()) {
-        let views: Vec<serde_json::Value> = list
-            .iter()
-            .map(|a| {
-                let mut a = serde_json::to_value(a).unwrap_or_default();
-                if let Some(o) = a.as_object_mut() {
-                    o.remove("expires_at");
-                    if o.get("state").and_then(|s| s.as_str()) == Some("in_flight") {
-                        o.insert("state".into(), "in_flight_or_interrupted".into());
-                    }
-                }
-                a
-            })
-            .collect();
-        obj.insert("attempt_log".into(), serde_json::Value::Array(views));
+pub fn view<'a>(d: &'a Delivery, attempts: Option<&'a [Attempt]>) -> DeliveryView<'a> {
+    DeliveryView {
+        id: &d.id,
+        event_id: &d.event_id,
+        endpoint_id: &d.endpoint_id,
+        event_type: &d.event_type,
+        status: &d.status,
+        attempts: d.attempts,
+        next_attempt_at: d
+            .next_attempt_ms
+            .filter(|_| d.status == PENDING)
+            .and_then(super::endpoints::ms_rfc3339),
+        last_status_code: d.last_status_code,
+        last_error_class: d.last_error_class.as_deref(),
+        last_attempt_at: d.last_attempt_at.as_deref(),
+        created_at: &d.created_at,
+        updated_at: &d.updated_at,
+        attempt_log: attempts.map(|list| list.iter().map(AttemptView::new).collect()),
     }
-    v
+}
+
+/// One delivery of one event to one endpoint.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Delivery)]
+pub struct DeliveryView<'a> {
+    pub id: &'a DeliveryId,
+    pub event_id: &'a EventId,
+    pub endpoint_id: &'a EndpointId,
+    pub event_type: &'a str,
+    #[schema(value_type = String, pattern = "^(pending|succeeded|failed)$")]
+    pub status: &'a str,
+    pub attempts: u32,
+    #[schema(format = DateTime)]
+    pub next_attempt_at: Option<String>,
+    pub last_status_code: Option<u16>,
+    pub last_error_class: Option<&'a str>,
+    #[schema(format = DateTime)]
+    pub last_attempt_at: Option<&'a str>,
+    #[schema(format = DateTime)]
+    pub created_at: &'a str,
+    #[schema(format = DateTime)]
+    pub updated_at: &'a str,
+    /// Only on GET /v1/webhook-deliveries/{delivery_id}: time, status code, duration, first
+    /// 2 KB of the body, error class, request headers
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub attempt_log: Option<Vec<AttemptView<'a>>>,
+}
+
+/// One attempt of a delivery.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = DeliveryAttempt)]
+pub struct AttemptView<'a> {
+    pub number: u32,
+    #[schema(value_type = String, pattern = "^(scheduled|manual)$")]
+    pub trigger: &'a str,
+    #[schema(format = DateTime)]
+    pub started_at: &'a str,
+    /// `in_flight_or_interrupted` until the result is written (a crash leaves it so)
+    #[schema(value_type = String, pattern = "^(in_flight_or_interrupted|succeeded|failed)$")]
+    pub state: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub status_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub response_body: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub error_class: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
+    pub next_attempt_at: Option<&'a str>,
+    /// The headers sent (absent when nothing was sent): `webhook-id`, `webhook-timestamp`,
+    /// `content-type`, `user-agent`, and `webhook-signature` redacted to one
+    /// `v1,key:<key id>…` per signing secret, where the key id is the first 8 hex digits of
+    /// SHA-256 of the secret (`whsec_…`). Never a signature or a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = json!({"content-type": "application/json", "user-agent": "Mostrador-Webhooks/1.0",
+        "webhook-id": "evt_01JD4S2V3N8Q9K1M2X7YB5ZC6T", "webhook-timestamp": "1732111391",
+        "webhook-signature": "v1,key:3f9a1c0e…"}))]
+    pub request_headers: Option<&'a std::collections::BTreeMap<String, String>>,
+}
+
+impl<'a> AttemptView<'a> {
+    fn new(a: &'a Attempt) -> Self {
+        Self {
+            number: a.number,
+            trigger: &a.trigger,
+            started_at: &a.started_at,
+            state: if a.state == "in_flight" {
+                "in_flight_or_interrupted"
+            } else {
+                &a.state
+            },
+            status_code: a.status_code,
+            duration_ms: a.duration_ms,
+            response_body: a.response_body.as_deref(),
+            error_class: a.error_class.as_deref(),
+            error: a.error.as_deref(),
+            next_attempt_at: a.next_attempt_at.as_deref(),
+            request_headers: a.request_headers.as_ref(),
+        }
+    }
+}
+
+/// A page of deliveries.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeliveryList<'a> {
+    pub data: Vec<DeliveryView<'a>>,
+    pub next_cursor: Option<String>,
 }

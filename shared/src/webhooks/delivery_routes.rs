@@ -62,15 +62,15 @@ pub async fn list(
             Some(ev) => deliveries::get_many(state, &p, &ev.delivery_ids).await?,
             None => Vec::new(),
         };
-        let data: Vec<_> = found
-            .iter()
-            .filter(|d| keep(d))
-            .map(|d| deliveries::view(d, None))
-            .collect();
-        return json(
-            StatusCode::OK,
-            &serde_json::json!({ "data": data, "next_cursor": null }),
-        );
+        let page = deliveries::DeliveryList {
+            data: found
+                .iter()
+                .filter(|d| keep(d))
+                .map(|d| deliveries::view(d, None))
+                .collect(),
+            next_cursor: None,
+        };
+        return json(StatusCode::OK, &page);
     }
     let mut values = crate::db::Item::new();
     let (index, filter) = match (endpoint, &status) {
@@ -91,18 +91,19 @@ pub async fn list(
         filter,
     };
     let (items, cursor) = listing::page::<crate::ids::Delivery>(state, source, &window).await?;
-    let mut data = Vec::new();
+    let mut found = Vec::new();
     for item in items {
         if let Some(d) = deliveries::from_item(&p, item, now)? {
             if keep(&d) {
-                data.push(deliveries::view(&d, None));
+                found.push(d);
             }
         }
     }
-    json(
-        StatusCode::OK,
-        &serde_json::json!({ "data": data, "next_cursor": cursor }),
-    )
+    let page = deliveries::DeliveryList {
+        data: found.iter().map(|d| deliveries::view(d, None)).collect(),
+        next_cursor: cursor,
+    };
+    json(StatusCode::OK, &page)
 }
 
 pub async fn get(

@@ -23,14 +23,37 @@ pub const MAX_FILTERS: usize = 50;
 pub const DEFAULT_OVERLAP_S: i64 = 24 * 3600;
 pub const MAX_OVERLAP_S: i64 = 7 * 24 * 3600;
 
-#[derive(Deserialize)]
+/// A webhook endpoint's settings: `POST` (url required) and `PATCH` (any subset).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EndpointInput {
+#[schema(example = json!({"url": "https://shop.example.com/hooks/mostrador", "filter_types": ["order.*"], "description": "orders"}))]
+pub struct EndpointInput {
+    /// https; required on create. Private addresses are refused (422 `url_not_allowed`)
+    #[schema(format = "uri", max_length = 2048)]
     url: Option<String>,
+    /// Event types or patterns (`order.*`, `*`); default `["*"]`
+    #[schema(min_items = 1, value_type = Option<Vec<FilterType>>)]
     filter_types: Option<Vec<String>>,
     description: Option<String>,
+    /// Default true; PATCH `true` re-enables a disabled endpoint
     enabled: Option<bool>,
 }
+
+/// An event type or pattern, as `EventFilter::parse` accepts it (the contract's name for the
+/// strings of `filter_types`).
+struct FilterType;
+
+impl utoipa::PartialSchema for FilterType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(100))
+            .pattern(Some("^([a-z0-9_]+\\.){0,7}([a-z0-9_]+|\\*)$"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FilterType {}
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::validation(vec![FieldError::new(field, "invalid", message)])
@@ -147,16 +170,16 @@ pub async fn create(
 
 fn created(endpoint: &Endpoint, secret: String) -> Result<Response<Body>, ApiError> {
     let mut view = endpoint.view();
-    if let Some(o) = view.as_object_mut() {
-        o.insert("secret".into(), secret.into());
-    }
+    view.secret = Some(secret);
     json(StatusCode::CREATED, &view)
 }
 
 pub async fn list(state: &AppState, caller: &Caller) -> Result<Response<Body>, ApiError> {
     let all = endpoints::list(state, &caller.project.id).await?;
-    let data: Vec<_> = all.iter().map(Endpoint::view).collect();
-    json(StatusCode::OK, &serde_json::json!({ "data": data }))
+    let page = endpoints::EndpointList {
+        data: all.iter().map(Endpoint::view).collect(),
+    };
+    json(StatusCode::OK, &page)
 }
 
 pub async fn get(
@@ -198,9 +221,13 @@ pub async fn delete(
     }
 }
 
-#[derive(Deserialize, Default)]
+/// `POST /v1/webhook-endpoints/{endpoint_id}/rotate-secret`.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RotateInput {
+#[schema(example = json!({"overlap_seconds": 86400}))]
+pub struct RotateInput {
+    /// How long the old secret keeps signing too (default 86400)
+    #[schema(minimum = 0, maximum = 604800)]
     overlap_seconds: Option<i64>,
 }
 
@@ -226,9 +253,7 @@ pub async fn rotate(
         endpoint_changes::rotate(state, &caller.project.id, &id, overlap, state.clock.now())
             .await?;
     let mut view = e.view();
-    if let Some(o) = view.as_object_mut() {
-        o.insert("secret".into(), secret.expose().into());
-    }
+    view.secret = Some(secret.expose());
     json(StatusCode::OK, &view)
 }
 
@@ -260,13 +285,32 @@ pub async fn test(
     fanout.send(state).await;
     json(
         StatusCode::ACCEPTED,
-        &serde_json::json!({ "event_id": published.id, "delivery_ids": published.deliveries }),
+        &TestSent {
+            event_id: published.id,
+            delivery_ids: published.deliveries,
+        },
     )
 }
 
-#[derive(Deserialize)]
+/// `POST /v1/webhook-endpoints/{endpoint_id}/test`: the `webhook.test` event and its delivery.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TestSent {
+    pub event_id: crate::ids::EventId,
+    pub delivery_ids: Vec<crate::ids::DeliveryId>,
+}
+
+/// `POST /v1/webhook-endpoints/{endpoint_id}/recover`: how many deliveries were re-queued.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Recovered {
+    pub recovered: usize,
+}
+
+/// `POST /v1/webhook-endpoints/{endpoint_id}/recover`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RecoverInput {
+#[schema(example = json!({"since": "2026-11-20T00:00:00Z"}))]
+pub struct RecoverInput {
+    #[schema(format = DateTime)]
     since: String,
 }
 
@@ -329,6 +373,8 @@ pub async fn recover(
     queue::enqueue(state, &recovered).await;
     json(
         StatusCode::ACCEPTED,
-        &serde_json::json!({ "recovered": recovered.len() }),
+        &Recovered {
+            recovered: recovered.len(),
+        },
     )
 }

@@ -79,20 +79,56 @@ impl Endpoint {
     }
 
     /// The public view (never the secrets).
-    pub fn view(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "url": self.url,
-            "description": self.description,
-            "filter_types": self.filter_types,
-            "enabled": self.enabled,
-            "disabled_reason": self.disabled_reason,
-            "failing_since": self.failing_since_ms.and_then(ms_rfc3339),
-            "secret_rotation_ends_at": self.secrets.iter().filter_map(|s| s.expires_at_ms).max().and_then(ms_rfc3339),
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        })
+    pub fn view(&self) -> EndpointView<'_> {
+        EndpointView {
+            id: &self.id,
+            url: &self.url,
+            description: &self.description,
+            filter_types: &self.filter_types,
+            enabled: self.enabled,
+            disabled_reason: self.disabled_reason.as_deref(),
+            failing_since: self.failing_since_ms.and_then(ms_rfc3339),
+            secret_rotation_ends_at: self
+                .secrets
+                .iter()
+                .filter_map(|s| s.expires_at_ms)
+                .max()
+                .and_then(ms_rfc3339),
+            secret: None,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+        }
     }
+}
+
+/// A webhook endpoint as the API shows it (never the secrets, except a new one once).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Endpoint)]
+pub struct EndpointView<'a> {
+    pub id: &'a EndpointId,
+    pub url: &'a str,
+    pub description: &'a str,
+    pub filter_types: &'a [String],
+    pub enabled: bool,
+    pub disabled_reason: Option<&'a str>,
+    #[schema(format = DateTime)]
+    pub failing_since: Option<String>,
+    #[schema(format = DateTime)]
+    pub secret_rotation_ends_at: Option<String>,
+    /// `whsec_…`: only on create and rotate-secret
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    pub secret: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: &'a str,
+    #[schema(format = DateTime)]
+    pub updated_at: &'a str,
+}
+
+/// Every endpoint of the project.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EndpointList<'a> {
+    pub data: Vec<EndpointView<'a>>,
 }
 
 pub fn ms_rfc3339(ms: i64) -> Option<String> {
