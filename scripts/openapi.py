@@ -383,9 +383,20 @@ SCHEMAS = {
         "amount": {"type": "integer", "minimum": 1, "maximum": 1000000000000,
                    "description": "Minor units; absent: everything not yet refunded"}},
         "example": {"amount": 5000}},
-    "Refund": {"type": "object", "required": ["refund", "payment"], "properties": {
-        "refund": {"type": "object", "properties": {"provider_refund_id": {}, "amount": {"type": "integer"}, "status": {}}},
-        "payment": ref("Payment")}},
+    "Refund": {"type": "object", "required": ["id", "payment_id", "amount", "currency", "status", "provider_refund_id",
+                                              "created_at", "updated_at"], "properties": {
+        "id": {"type": "string", "examples": ["ref_01JD4S2V3N8Q9K1M2X7YB5ZC6T"]},
+        "payment_id": {"type": "string", "examples": ["pay_01JD4S2V3N8Q9K1M2X7YB5ZC6T"]},
+        "amount": {"type": "integer", "description": "Minor units"}, "currency": STR,
+        "status": {"type": "string", "enum": ["pending", "approved", "rejected", "cancelled"],
+                   "description": "`pending` moves once to one of the others, which are final"},
+        "provider_refund_id": {"type": "string"},
+        "created_at": TS, "updated_at": TS},
+        "description": "One refund of a payment, made through Mostrador or at the provider (found by the sync)"},
+    "RefundList": {"type": "object", "required": ["data", "next_cursor"], "properties": {
+        "data": {"type": "array", "items": ref("Refund")}, "next_cursor": nullable("string")}},
+    "RefundCreated": {"type": "object", "required": ["refund", "payment"], "properties": {
+        "refund": ref("Refund"), "payment": ref("Payment")}},
     # --- outgoing webhooks
     "WebhookPayload": {
         "type": "object", "required": ["type", "timestamp", "data"],
@@ -444,7 +455,7 @@ SCHEMAS_TO_STRUCTS = {
     "LineItem": ["shared/src/payments/model.rs", "LineItem"],
     "BackUrls": ["shared/src/payments/model.rs", "BackUrls"],
     "Payer": ["shared/src/payments/model.rs", "Payer"],
-    "RefundRequest": ["shared/src/payments/routes.rs", "RefundRequest"],
+    "RefundRequest": ["shared/src/payments/refund_routes.rs", "RefundRequest"],
     "NewProject": ["shared/src/admin/mod.rs", "NewProject"],
     "ProjectPatch": ["shared/src/admin/mod.rs", "ProjectPatch"],
     "LimitOverrides": ["shared/src/tenancy/plan.rs", "LimitOverrides"],
@@ -693,8 +704,11 @@ op("GET", "/v1/payments", "payments", "listPayments", "List payments, newest fir
 op("GET", "/v1/payments/{payment_id}", "payments", "getPayment", "One payment with its status history",
    {**ok(200, "Payment", "The payment with `history`"), **errors(401, 403, 404, 429, 503)}, params=[PAY])
 op("POST", "/v1/payments/{payment_id}/refunds", "payments", "refundPayment", "Refund all or part of a paid payment",
-   {**ok(201, "Refund", "Refunded"), **errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503)},
+   {**ok(201, "RefundCreated", "Refunded: the refund and the payment"),
+    **errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503)},
    params=[PAY], request=body("RefundRequest", required=False))
+op("GET", "/v1/payments/{payment_id}/refunds", "payments", "listRefunds", "A payment's refunds, newest first",
+   {**ok(200, "RefundList", "A page"), **errors(401, 403, 404, 422, 429, 503)}, params=[PAY, LIMIT, CURSOR])
 
 # provider intake (called by Meta and Mercado Pago, not by shops)
 PRJ = path_param("project_id", "The project the provider account belongs to", "prj_01JD4RZ8B3J6V0Q5XK2M9N7T4W")
@@ -781,6 +795,7 @@ LINKS = {
     ("createPayment", "201"): {
         "GetPayment": ("getPayment", {"payment_id": "$response.body#/id"}),
         "RefundPayment": ("refundPayment", {"payment_id": "$response.body#/id"}),
+        "ListRefunds": ("listRefunds", {"payment_id": "$response.body#/id"}),
     },
 }
 
