@@ -168,6 +168,7 @@ pub type EventId = Id<Event>;
 pub type EndpointId = Id<Endpoint>;
 pub type DeliveryId = Id<Delivery>;
 pub type PaymentId = Id<Payment>;
+pub type RefundId = Id<Refund>;
 
 #[cfg(test)]
 mod tests {

@@ -502,7 +502,9 @@ fn payment_ops(d: &mut Document) {
     let one = d.schema::<PaymentView>();
     let list = d.schema::<PaymentList>();
     let status = d.schema::<payments::status::Status>();
-    let refund_in = d.request_schema::<payments::routes::RefundRequest>();
+    let refund_in = d.request_schema::<payments::refund_routes::RefundRequest>();
+    let refunded = d.schema::<payments::refunds::RefundCreated>();
+    let refund_list = d.schema::<payments::refunds::RefundList>();
     d.op(
         "POST",
         "/v1/payments",
@@ -557,8 +559,6 @@ fn payment_ops(d: &mut Document) {
     .param(pay())
     .ok(200, one.clone(), "The payment with `history`")
     .errors(&[401, 403, 404, 429, 503]);
-    let refunded = json!({"type": "object", "required": ["refund", "payment"], "properties": {
-        "refund": {"type": "object"}, "payment": one}});
     d.op(
         "POST",
         "/v1/payments/{payment_id}/refunds",
@@ -568,8 +568,30 @@ fn payment_ops(d: &mut Document) {
     )
     .param(pay())
     .request(refund_in, false)
-    .ok(201, refunded, "Refunded")
-    .errors(&[400, 401, 403, 404, 409, 413, 415, 422, 429, 503]);
+    .ok(
+        201,
+        refunded,
+        "Refunded: the refund object (`ref_…`) and the payment as it now stands",
+    )
+    .errors(&[400, 401, 403, 404, 409, 413, 415, 422, 429, 503])
+    .link(
+        201,
+        "ListRefunds",
+        "listRefunds",
+        json!({"payment_id": "$response.body#/payment/id"}),
+    );
+    d.op(
+        "GET",
+        "/v1/payments/{payment_id}/refunds",
+        "payments",
+        "listRefunds",
+        "A payment's refunds, newest first: made through the API or reported by Mercado Pago",
+    )
+    .param(pay())
+    .param(limit())
+    .param(cursor())
+    .ok(200, refund_list, "A page")
+    .errors(&[401, 403, 404, 422, 429, 503]);
 }
 
 fn intake_ops(d: &mut Document) {

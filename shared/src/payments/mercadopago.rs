@@ -163,6 +163,30 @@ pub fn parse_payment(v: &Value) -> ProviderResult<ProviderPayment> {
         currency,
         external_reference: v["external_reference"].as_str().map(str::to_owned),
         account_id: id_of(&v["collector_id"]),
+        refunds: match (currency, v["refunds"].as_array()) {
+            (Some(c), Some(refunds)) => refunds
+                .iter()
+                .map(|r| parse_refund(r, c))
+                .collect::<ProviderResult<Vec<_>>>()?,
+            _ => Vec::new(),
+        },
+    })
+}
+
+/// One entry of a payment's `refunds` (or a refund POST's answer); an empty answer (a replay)
+/// has no id.
+fn parse_refund(v: &Value, currency: Currency) -> ProviderResult<ProviderRefund> {
+    Ok(ProviderRefund {
+        id: id_of(&v["id"]).unwrap_or_default(),
+        amount_minor: match &v["amount"] {
+            Value::Null => 0,
+            a => money::from_json(a, currency)
+                .map_err(|e| ProviderError::Protocol(format!("refund amount: {e}")))?,
+        },
+        status: v["status"].as_str().unwrap_or("approved").to_owned(),
+        created_at: v["date_created"].as_str().and_then(|d| {
+            time::OffsetDateTime::parse(d, &time::format_description::well_known::Rfc3339).ok()
+        }),
     })
 }
 
@@ -342,15 +366,11 @@ impl PaymentProvider for MercadoPago {
                 )
                 .await?;
             // A replayed refund answers 200 with an empty body: the original refund stands.
-            Ok(ProviderRefund {
-                id: id_of(&v["id"]).unwrap_or_default(),
-                amount_minor: match &v["amount"] {
-                    Value::Null => amount_minor.unwrap_or(0),
-                    a => money::from_json(a, currency)
-                        .map_err(|e| ProviderError::Protocol(e.to_string()))?,
-                },
-                status: v["status"].as_str().unwrap_or("approved").to_owned(),
-            })
+            let mut refund = parse_refund(&v, currency)?;
+            if v["amount"].is_null() {
+                refund.amount_minor = amount_minor.unwrap_or(0);
+            }
+            Ok(refund)
         }
         .boxed()
     }
@@ -372,12 +392,22 @@ mod tests {
     fn parses_payments_with_string_or_number_ids_and_decimal_amounts() {
         let v = serde_json::json!({"id": 42, "status": "approved", "status_detail": "partially_refunded",
             "transaction_amount": 100.5, "transaction_amount_refunded": 0.5, "currency_id": "ARS",
-            "external_reference": "pay_x", "collector_id": 987});
+            "external_reference": "pay_x", "collector_id": 987,
+            "refunds": [{"id": 77, "amount": 0.5, "status": "approved", "date_created": "2026-03-01T10:00:00.000-04:00"}]});
         let p = parse_payment(&v).unwrap();
         assert_eq!(
             (p.id.as_str(), p.amount_minor, p.refunded_minor),
             ("42", 10050, 50)
         );
         assert_eq!(p.account_id.as_deref(), Some("987"));
+        let r = &p.refunds[0];
+        assert_eq!(
+            (r.id.as_str(), r.amount_minor, r.status.as_str()),
+            ("77", 50, "approved")
+        );
+        assert_eq!(
+            r.created_at.map(|t| t.unix_timestamp()),
+            Some(1_772_373_600)
+        );
     }
 }

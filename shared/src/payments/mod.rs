@@ -18,6 +18,8 @@ pub mod notices;
 pub mod provider;
 pub mod queue;
 pub mod reconcile;
+pub mod refund_routes;
+pub mod refunds;
 pub mod routes;
 pub mod status;
 pub mod store;

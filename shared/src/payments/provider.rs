@@ -50,13 +50,20 @@ pub struct ProviderPayment {
     pub external_reference: Option<String>,
     /// The account the money goes to (Mercado Pago `collector_id`).
     pub account_id: Option<String>,
+    /// Every refund of this payment the provider knows, however it was made.
+    pub refunds: Vec<ProviderRefund>,
 }
 
+/// A refund as the provider reports it.
 #[derive(Clone, Debug)]
 pub struct ProviderRefund {
+    /// Empty when the provider answered a replayed request without a body.
     pub id: String,
     pub amount_minor: u64,
+    /// The provider's raw status (`approved`, `in_process`, `rejected`…).
     pub status: String,
+    /// When the provider created it, if it said.
+    pub created_at: Option<time::OffsetDateTime>,
 }
 
 #[derive(Debug, thiserror::Error)]

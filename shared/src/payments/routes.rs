@@ -3,7 +3,7 @@
 use super::model::{CreatePayment, Mode, Payment};
 use super::provider::{CardCharge, NewPayment, PaymentProvider, ProviderError};
 use super::status::{Attempts, Status};
-use super::{creds, intake, store, sync};
+use super::{creds, intake, refund_routes, store, sync};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, FieldError};
 use crate::http::{json, ApiRequest};
@@ -23,6 +23,7 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/payments",
     "GET /v1/payments/{payment_id}",
     "POST /v1/payments/{payment_id}/refunds",
+    "GET /v1/payments/{payment_id}/refunds",
 ];
 
 pub fn handler(
@@ -50,13 +51,21 @@ async fn handle(
             json(StatusCode::OK, &view)
         }
         "POST /v1/payments/{payment_id}/refunds" => {
-            idempotency::once(state, &caller, &req, || refund(state, &caller, &req)).await
+            idempotency::once(state, &caller, &req, || {
+                refund_routes::create(state, &caller, &req)
+            })
+            .await
         }
+        "GET /v1/payments/{payment_id}/refunds" => refund_routes::list(state, &caller, &req).await,
         _ => Err(ApiError::not_found("route")),
     }
 }
 
-async fn load(state: &AppState, caller: &Caller, req: &ApiRequest) -> Result<Payment, ApiError> {
+pub(super) async fn load(
+    state: &AppState,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Payment, ApiError> {
     let id: PaymentId = req
         .path_param("payment_id")?
         .parse()
@@ -68,7 +77,7 @@ async fn load(state: &AppState, caller: &Caller, req: &ApiRequest) -> Result<Pay
 
 /// The key Mercado Pago sees: the client's Idempotency-Key scoped to the project (two
 /// projects may share a Mercado Pago account), or a stable one derived from our own ids.
-fn provider_key(caller: &Caller, req: &ApiRequest, fallback: &str) -> String {
+pub(super) fn provider_key(caller: &Caller, req: &ApiRequest, fallback: &str) -> String {
     let basis = match req.header(idempotency::HEADER) {
         Some(k) => format!("{}:{}:{k}", caller.project.id, req.route_key),
         None => fallback.to_owned(),
@@ -77,7 +86,7 @@ fn provider_key(caller: &Caller, req: &ApiRequest, fallback: &str) -> String {
     format!("mostrador-{}", &digest[..32])
 }
 
-fn provider_failure(e: ProviderError) -> ApiError {
+pub(super) fn provider_failure(e: ProviderError) -> ApiError {
     match e {
         ProviderError::Unavailable(_) | ProviderError::Protocol(_) => {
             tracing::warn!(error = %e, "payment provider call failed");
@@ -264,30 +273,7 @@ async fn list(
             }
         },
     };
-    let limit = match req.query("limit")? {
-        None => 25,
-        Some(l) => match l.parse::<i32>() {
-            Ok(n) if (1..=100).contains(&n) => n,
-            _ => {
-                errors.push(FieldError::new("limit", "out_of_range", "must be 1-100"));
-                25
-            }
-        },
-    };
-    let after = match req.query("cursor")? {
-        None => None,
-        Some(c) => match c.parse::<PaymentId>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "cursor",
-                    "invalid",
-                    "is not a cursor from a previous page",
-                ));
-                None
-            }
-        },
-    };
+    let (limit, after) = page_params::<crate::ids::Payment>(req, &mut errors)?;
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -307,102 +293,37 @@ async fn list(
     json(StatusCode::OK, &page)
 }
 
-/// `POST /v1/payments/{payment_id}/refunds`.
-#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"amount": 5000}))]
-pub struct RefundRequest {
-    /// Minor units; absent: everything not yet refunded
-    #[serde(default)]
-    #[schema(minimum = 1, maximum = 1000000000000_u64)]
-    amount: Option<u64>,
-}
-
-async fn refund(
-    state: &AppState,
-    caller: &Caller,
+/// `limit` (1-100, default 25) and `cursor` (the last id of the previous page), the payments
+/// listings' conventions; problems are added to `errors`.
+pub(super) fn page_params<K: crate::ids::IdKind>(
     req: &ApiRequest,
-) -> Result<Response<Body>, ApiError> {
-    let body: RefundRequest = if req.body().is_empty() {
-        RefundRequest::default()
-    } else {
-        req.json()?
+    errors: &mut Vec<FieldError>,
+) -> Result<(i32, Option<crate::ids::Id<K>>), ApiError> {
+    let limit = match req.query("limit")? {
+        None => 25,
+        Some(l) => match l.parse::<i32>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => {
+                errors.push(FieldError::new("limit", "out_of_range", "must be 1-100"));
+                25
+            }
+        },
     };
-    let p = load(state, caller, req).await?;
-    // A re-run of an idempotent refund whose first run died before its answer was stored may
-    // find the payment already refunded by that run: it skips the balance checks and repeats
-    // the provider call with the same X-Idempotency-Key and body, which Mercado Pago answers
-    // with the first run's refund instead of refunding again (tenancy::minted).
-    let rerun = caller.minted().is_some_and(|m| m.rerun());
-    let refundable = rerun || matches!(p.status, Status::Paid | Status::PartiallyRefunded);
-    let (Some(provider_payment_id), true) = (p.provider_payment_id.clone(), refundable) else {
-        return Err(ApiError::conflict(
-            "payment_not_refundable",
-            format!(
-                "a payment in status {} cannot be refunded",
-                p.status.as_str()
-            ),
-        ));
+    let after = match req.query("cursor")? {
+        None => None,
+        Some(c) => match c.parse() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "cursor",
+                    "invalid",
+                    "is not a cursor from a previous page",
+                ));
+                None
+            }
+        },
     };
-    let remaining = p.amount_minor.saturating_sub(p.refunded_minor);
-    let amount = body.amount.unwrap_or(remaining);
-    if !rerun && (amount == 0 || amount > remaining) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "amount",
-            "out_of_range",
-            format!("must be between 1 and the refundable {remaining}"),
-        )]));
-    }
-    let creds = creds::get(state, &caller.project.id)
-        .await?
-        .ok_or_else(creds::not_configured)?;
-    let provider = creds::provider(state, &creds);
-    // Stable across retries of the same refund in the same state.
-    let key = provider_key(
-        caller,
-        req,
-        &format!("refund:{}:{}:{amount}", p.id, p.refunded_minor),
-    );
-    // The amount the client named is sent as named (not dropped when it is the whole balance),
-    // so the body a retry sends is the same whatever was refunded since.
-    let partial = body.amount;
-    let refund = match provider
-        .refund(&provider_payment_id, partial, p.currency, &key)
-        .await
-    {
-        Ok(r) => r,
-        Err(ProviderError::Rejected { code, .. }) if code == "2017" || code == "2063" => {
-            return Err(ApiError::conflict(
-                "refund_exceeds_balance",
-                "Mercado Pago has nothing (or less) left to refund on this payment",
-            ))
-        }
-        Err(e) => return Err(provider_failure(e)),
-    };
-    // The provider's state is the truth: apply it now rather than wait for the notification.
-    let payment = match sync::sync_provider_payment(
-        state,
-        &caller.project,
-        provider.as_ref(),
-        &provider_payment_id,
-    )
-    .await
-    {
-        Ok(Some(applied)) => applied,
-        Ok(None) => p,
-        Err(sync::SyncError::Storage(e)) => return Err(e),
-        Err(sync::SyncError::Provider(e)) => {
-            tracing::warn!(error = %e, "refund applied at the provider; status follows by notification");
-            p
-        }
-    };
-    json(
-        StatusCode::CREATED,
-        &serde_json::json!({
-            "refund": {"provider_refund_id": refund.id, "amount": amount, "status": refund.status},
-            "payment": payment.view(),
-        }),
-    )
+    Ok((limit, after))
 }
 
 #[allow(dead_code)]

@@ -21,7 +21,7 @@ pub(super) fn pay_pk(project: &ProjectId) -> String {
     format!("P#{project}#PAY")
 }
 
-fn history_pk(project: &ProjectId, id: &PaymentId) -> String {
+pub(super) fn history_pk(project: &ProjectId, id: &PaymentId) -> String {
     format!("P#{project}#PAY#{id}")
 }
 

@@ -10,6 +10,7 @@ use super::creds;
 use super::model::Payment;
 use super::provider::{PaymentProvider, ProviderError, ProviderPayment};
 use super::queue::{Job, Message};
+use super::refunds;
 use super::status::{self, Attempt, Status};
 use super::store;
 use crate::clock::rfc3339;
@@ -247,6 +248,8 @@ pub async fn apply(
             "the payment kept changing; retry",
         ));
     };
+    // Before announcing, so a shop told about a refund can already list it.
+    refunds::observe(state, &payment, &pp.refunds).await?;
     announce(state, project, &payment).await?;
     Ok(Some(payment))
 }

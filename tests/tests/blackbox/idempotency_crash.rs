@@ -228,6 +228,16 @@ async fn a_retry_after_a_crash_finds_what_the_first_run_created() {
         s2 == 201 && again["refund"]["status"] == "approved",
         format!("refund: {s2} {again} (first {refunded})"),
     );
+    // The first run recorded its refund under the id the key's seed derives: the same `ref_`.
+    check(
+        again["refund"]["id"] == refunded["refund"]["id"]
+            && refunded["refund"]["id"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("ref_")),
+        format!("refund id: {again} (first {refunded})"),
+    );
+    let listed = list(&t, &p, &format!("/v1/payments/{id}/refunds")).await;
+    check(listed.len() == 1, format!("refunds listed: {listed:?}"));
     let at_mp: Value = mostrador_tests::client()
         .get(format!("{}/_sandbox/payments/{mp_id}", t.mercadopago_url))
         .send()

@@ -22,6 +22,7 @@ mod payments;
 mod payments_edges;
 mod payments_faults;
 mod payments_recovery;
+mod payments_refunds;
 mod strict_input;
 mod template;
 mod template_alarms;

@@ -72,4 +72,11 @@ final class Payments extends Resource
         /** @var array{refund: array<string, mixed>, payment: array<string, mixed>} */
         return $this->transport->request('POST', '/v1/payments/' . self::seg($paymentId) . '/refunds', [], $body, $idempotencyKey) ?? [];
     }
+
+    /** A payment's refunds (made through Mostrador or at the provider), newest first. */
+    public function refunds(string $paymentId, ?int $limit = null, ?string $cursor = null): Page
+    {
+        $body = $this->transport->request('GET', '/v1/payments/' . self::seg($paymentId) . '/refunds', ['limit' => $limit, 'cursor' => $cursor]);
+        return Page::fromBody($body, fn (string $next) => $this->refunds($paymentId, $limit, $next));
+    }
 }

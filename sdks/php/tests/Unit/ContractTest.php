@@ -55,6 +55,7 @@ final class ContractTest extends TestCase
             'listPayments' => fn (Client $c) => $c->payments()->list('A-1', 'paid', 10, 'cur'),
             'getPayment' => fn (Client $c) => $c->payments()->get('pay_1'),
             'refundPayment' => fn (Client $c) => $c->payments()->refund('pay_1', 50, 'k'),
+            'listRefunds' => fn (Client $c) => $c->payments()->refunds('pay_1', 10, 'cur'),
         ];
     }
 

@@ -1,0 +1,374 @@
+//! Refunds as their own objects (data model item 19): one item per provider refund, stored
+//! under its payment, whether it was made through `POST /v1/payments/{id}/refunds` or at the
+//! provider directly (the Mercado Pago dashboard) and found by the sync.
+//!
+//! One provider refund is one item: every creation is a transaction that also puts a lookup
+//! keyed by the provider refund id, conditional on neither existing. Whoever writes second (the
+//! API and the sync racing over one refund, two syncs) finds the lookup and uses the first item.
+
+use super::model::Payment;
+use super::money::Currency;
+use super::provider::ProviderRefund;
+use super::store::history_pk;
+use crate::clock::rfc3339;
+use crate::db::{self, storage_error, Item};
+use crate::error::ApiError;
+use crate::ids::{PaymentId, ProjectId, RefundId};
+use crate::AppState;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+
+/// A refund's status, normalised from the provider's. `pending` moves once to one of the
+/// others; those are final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Accepted by the provider, money not returned yet (Mercado Pago `in_process`,
+    /// `pending`, `authorized`, or a status we do not know).
+    Pending,
+    /// The money went back to the payer (Mercado Pago `approved`).
+    Approved,
+    /// The provider refused it (Mercado Pago `rejected`).
+    Rejected,
+    /// Withdrawn before it completed (Mercado Pago `cancelled`).
+    Cancelled,
+}
+
+impl RefundStatus {
+    pub fn from_provider(raw: &str) -> Self {
+        match raw {
+            "approved" => Self::Approved,
+            "rejected" => Self::Rejected,
+            "cancelled" | "canceled" => Self::Cancelled,
+            "in_process" | "pending" | "authorized" => Self::Pending,
+            other => {
+                tracing::warn!(provider_status = %other, "unknown refund status: kept pending");
+                Self::Pending
+            }
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The stored refund (item #19 plus its keys). Payments never expire, so neither do refunds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Refund {
+    pub id: RefundId,
+    pub project_id: ProjectId,
+    pub payment_id: PaymentId,
+    pub amount_minor: u64,
+    pub currency: Currency,
+    pub status: RefundStatus,
+    pub provider_refund_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Refund {
+    /// A refund of `payment` as the provider reported it; `id` decides whether it is the one an
+    /// API request minted or one the sync found.
+    pub fn new(id: RefundId, payment: &Payment, pr: &ProviderRefund, at: &str) -> Self {
+        Self {
+            id,
+            project_id: payment.project_id,
+            payment_id: payment.id,
+            amount_minor: pr.amount_minor,
+            currency: payment.currency,
+            status: RefundStatus::from_provider(&pr.status),
+            provider_refund_id: pr.id.clone(),
+            created_at: pr.created_at.map(rfc3339).unwrap_or_else(|| at.to_owned()),
+            updated_at: at.to_owned(),
+        }
+    }
+
+    /// The client's view; amounts in minor units.
+    pub fn view(&self) -> RefundView<'_> {
+        RefundView {
+            id: &self.id,
+            payment_id: &self.payment_id,
+            amount: self.amount_minor,
+            currency: self.currency,
+            status: self.status,
+            provider_refund_id: &self.provider_refund_id,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+        }
+    }
+}
+
+/// A refund of a payment, made through the API or found at the provider.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Refund)]
+pub struct RefundView<'a> {
+    pub id: &'a RefundId,
+    pub payment_id: &'a PaymentId,
+    /// Minor units
+    pub amount: u64,
+    pub currency: Currency,
+    pub status: RefundStatus,
+    /// Mercado Pago's refund id
+    pub provider_refund_id: &'a str,
+    #[schema(format = DateTime)]
+    pub created_at: &'a str,
+    #[schema(format = DateTime)]
+    pub updated_at: &'a str,
+}
+
+/// A page of a payment's refunds, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RefundList<'a> {
+    pub data: Vec<RefundView<'a>>,
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /v1/payments/{payment_id}/refunds`: the refund and the payment as it now stands.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RefundCreated<'a> {
+    pub refund: RefundView<'a>,
+    pub payment: super::model::PaymentView<'a>,
+}
+
+/// The lookup's sort key. Refund items sort under their own id (`ref_…`), so a `ref_` prefix
+/// query of the payment's partition reads refunds only (history items are `H#…`).
+fn lookup_sk(provider_refund_id: &str) -> String {
+    format!("PRF#{provider_refund_id}")
+}
+
+fn parse(item: Item, project: &ProjectId, payment: &PaymentId) -> Result<Option<Refund>, ApiError> {
+    let r: Refund = db::from_item(item)?;
+    Ok((r.project_id == *project && r.payment_id == *payment).then_some(r))
+}
+
+pub async fn get(
+    state: &AppState,
+    project: &ProjectId,
+    payment: &PaymentId,
+    id: &RefundId,
+) -> Result<Option<Refund>, ApiError> {
+    match db::get_item(state, history_pk(project, payment), id.to_string()).await? {
+        Some(item) => parse(item, project, payment),
+        None => Ok(None),
+    }
+}
+
+/// The refund recorded for a provider refund id, if any.
+pub async fn by_provider_id(
+    state: &AppState,
+    project: &ProjectId,
+    payment: &PaymentId,
+    provider_refund_id: &str,
+) -> Result<Option<Refund>, ApiError> {
+    let lookup = db::get_item(
+        state,
+        history_pk(project, payment),
+        lookup_sk(provider_refund_id),
+    )
+    .await?;
+    let Some(id) = lookup
+        .as_ref()
+        .and_then(|i| i.get("refund_id"))
+        .and_then(|v| v.as_s().ok())
+        .and_then(|s| s.parse::<RefundId>().ok())
+    else {
+        return Ok(None);
+    };
+    get(state, project, payment, &id).await
+}
+
+/// Stores `r` unless its provider refund is recorded already; returns what is stored for it.
+pub async fn record(state: &AppState, r: &Refund) -> Result<Refund, ApiError> {
+    let pk = history_pk(&r.project_id, &r.payment_id);
+    let mut item = db::to_item(r)?;
+    item.insert("pk".into(), db::s(&pk));
+    item.insert("sk".into(), db::s(r.id.to_string()));
+    let mut lookup = Item::new();
+    lookup.insert("pk".into(), db::s(&pk));
+    lookup.insert("sk".into(), db::s(lookup_sk(&r.provider_refund_id)));
+    lookup.insert("project_id".into(), db::s(r.project_id.to_string()));
+    lookup.insert("refund_id".into(), db::s(r.id.to_string()));
+    let put = |item: Item| {
+        Put::builder()
+            .table_name(&state.config.table_name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map(|p| TransactWriteItem::builder().put(p).build())
+            .map_err(ApiError::internal)
+    };
+    let items = vec![put(item)?, put(lookup)?];
+    for _ in 0..3 {
+        let result = state
+            .dynamodb
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => return Ok(r.clone()),
+            Err(e) if db::is_transaction_conflict(&e) => {
+                if let Some(first) =
+                    by_provider_id(state, &r.project_id, &r.payment_id, &r.provider_refund_id)
+                        .await?
+                {
+                    return Ok(first);
+                }
+                // A re-run that minted the same id for another provider refund (never expected):
+                // the stored item stands.
+                if let Some(same) = get(state, &r.project_id, &r.payment_id, &r.id).await? {
+                    return Ok(same);
+                }
+            }
+            Err(e) => return Err(storage_error(e)),
+        }
+    }
+    Err(ApiError::unavailable(
+        "payment_busy",
+        "the refund kept changing; retry",
+    ))
+}
+
+/// A payment's refunds, newest first; `after` is the last refund id of the previous page.
+pub async fn list(
+    state: &AppState,
+    project: &ProjectId,
+    payment: &PaymentId,
+    limit: i32,
+    after: Option<&RefundId>,
+) -> Result<(Vec<Refund>, Option<RefundId>), ApiError> {
+    let pk = history_pk(project, payment);
+    let mut q = state
+        .dynamodb
+        .query()
+        .table_name(&state.config.table_name)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :ref)")
+        .expression_attribute_values(":pk", db::s(&pk))
+        .expression_attribute_values(":ref", db::s("ref_"))
+        .scan_index_forward(false)
+        .limit(limit);
+    if let Some(after) = after {
+        q = q
+            .exclusive_start_key("pk", db::s(&pk))
+            .exclusive_start_key("sk", db::s(after.to_string()));
+    }
+    let out = q.send().await.map_err(storage_error)?;
+    let mut refunds = Vec::new();
+    for item in out.items.unwrap_or_default() {
+        refunds.extend(parse(item, project, payment)?);
+    }
+    let next = out.last_evaluated_key.and_then(|k| {
+        k.get("sk")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|s| s.parse().ok())
+    });
+    Ok((refunds, next))
+}
+
+/// Every refund of a payment (the sync compares them with the provider's list).
+async fn all(
+    state: &AppState,
+    project: &ProjectId,
+    payment: &PaymentId,
+) -> Result<Vec<Refund>, ApiError> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = list(state, project, payment, 100, after.as_ref()).await?;
+        out.extend(page);
+        match next {
+            Some(n) => after = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Moves a pending refund to the provider's status (only `pending` ever changes, so a stale
+/// read cannot undo a final status).
+async fn settle(
+    state: &AppState,
+    r: &Refund,
+    status: RefundStatus,
+    at: &str,
+) -> Result<(), ApiError> {
+    let result = state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.table_name)
+        .key("pk", db::s(history_pk(&r.project_id, &r.payment_id)))
+        .key("sk", db::s(r.id.to_string()))
+        .update_expression("SET #st = :st, updated_at = :at")
+        .condition_expression("attribute_exists(pk) AND #st = :pending")
+        .expression_attribute_names("#st", "status")
+        .expression_attribute_values(":st", db::s(status.as_str()))
+        .expression_attribute_values(":at", db::s(at))
+        .expression_attribute_values(":pending", db::s(RefundStatus::Pending.as_str()))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if db::is_conditional_failure(&e) => Ok(()),
+        Err(e) => Err(storage_error(e)),
+    }
+}
+
+/// The sync's part: every refund the provider lists for a payment of ours is recorded (a new
+/// provider refund id becomes a refund with an id of its own: made outside Mostrador, or by a
+/// request whose answer is still on its way, which then finds it through the lookup), and a
+/// pending one takes the provider's final status.
+pub async fn observe(
+    state: &AppState,
+    payment: &Payment,
+    seen: &[ProviderRefund],
+) -> Result<(), ApiError> {
+    let seen: Vec<&ProviderRefund> = seen.iter().filter(|r| !r.id.is_empty()).collect();
+    if seen.is_empty() {
+        return Ok(());
+    }
+    let known = all(state, &payment.project_id, &payment.id).await?;
+    let now = state.clock.now();
+    let at = rfc3339(now);
+    for pr in seen {
+        let status = RefundStatus::from_provider(&pr.status);
+        match known.iter().find(|r| r.provider_refund_id == pr.id) {
+            Some(r) if r.status == RefundStatus::Pending && status != r.status => {
+                settle(state, r, status, &at).await?;
+            }
+            Some(_) => {}
+            None => {
+                let id = RefundId::at(pr.created_at.unwrap_or(now));
+                record(state, &Refund::new(id, payment, pr, &at)).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_statuses_normalise_to_four() {
+        for (raw, want) in [
+            ("approved", "approved"),
+            ("in_process", "pending"),
+            ("authorized", "pending"),
+            ("rejected", "rejected"),
+            ("cancelled", "cancelled"),
+            ("something_new", "pending"),
+        ] {
+            assert_eq!(RefundStatus::from_provider(raw).as_str(), want, "{raw}");
+        }
+        assert_eq!(
+            serde_json::to_value(RefundStatus::Approved).unwrap(),
+            "approved"
+        );
+    }
+}
