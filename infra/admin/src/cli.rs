@@ -209,8 +209,8 @@ async fn execute(state: &AppState, command: Command) -> Result<Value, String> {
                 .await
                 .map_err(e)?;
             let mut view = admin::view(&project);
-            view["credentials"] = json!(configured);
-            view
+            view.credentials = Some(configured);
+            json!(view)
         }
         Command::Projects(Projects::Activate { project_id: id }) => {
             patch(
@@ -381,7 +381,7 @@ async fn patch(state: &AppState, id: &str, patch: ProjectPatch) -> Result<Value,
     let project = admin::update_project(state, &project_id(id)?, patch)
         .await
         .map_err(|err| format!("{} ({})", err.detail(), err.code()))?;
-    Ok(admin::view(&project))
+    Ok(json!(admin::view(&project)))
 }
 
 /// Indented `key: value` text for humans.

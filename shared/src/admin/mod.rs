@@ -84,7 +84,7 @@ pub struct ProjectPatch {
 }
 
 /// A key as shown to its owner once, at creation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IssuedKey {
     pub key_id: String,
     /// The only time the key is ever shown.
@@ -93,9 +93,10 @@ pub struct IssuedKey {
 }
 
 /// A key as listed: never the key or its hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyView {
     pub key_id: String,
+    #[schema(value_type = String, pattern = "^(active|expiring|expired|revoked)$")]
     pub status: &'static str,
     pub label: Option<String>,
     pub created_at: String,
@@ -444,19 +445,78 @@ pub async fn usage(
 }
 
 /// A project as operators see it: the stored fields plus effective limits and flags.
-pub fn view(project: &Project) -> serde_json::Value {
-    serde_json::json!({
-        "id": project.id,
-        "name": project.name,
-        "domain": project.domain,
-        "plan": project.plan,
-        "active": project.active,
-        "limits": project.limits(),
-        "limit_overrides": project.limit_overrides,
-        "flags": project.effective_flags(),
-        "contact_email": project.contact_email,
-        "email_from": project.email_from,
-        "created_at": project.created_at,
-        "updated_at": project.updated_at,
-    })
+pub fn view(project: &Project) -> AdminProject<'_> {
+    AdminProject {
+        id: &project.id,
+        name: &project.name,
+        domain: &project.domain,
+        plan: project.plan,
+        active: project.active,
+        limits: project.limits(),
+        limit_overrides: &project.limit_overrides,
+        flags: project.effective_flags(),
+        contact_email: project.contact_email.as_deref(),
+        email_from: project.email_from.as_deref(),
+        created_at: &project.created_at,
+        updated_at: &project.updated_at,
+        credentials: None,
+    }
+}
+
+/// A project as the operator API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AdminProject<'a> {
+    pub id: &'a ProjectId,
+    pub name: &'a str,
+    pub domain: &'a str,
+    pub plan: Plan,
+    pub active: bool,
+    pub limits: crate::tenancy::Limits,
+    pub limit_overrides: &'a LimitOverrides,
+    pub flags: BTreeMap<&'static str, bool>,
+    pub contact_email: Option<&'a str>,
+    pub email_from: Option<&'a str>,
+    #[schema(format = DateTime)]
+    pub created_at: &'a str,
+    #[schema(format = DateTime)]
+    pub updated_at: &'a str,
+    /// Only on GET: the providers whose credentials are stored (never the values)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub credentials: Option<Vec<&'static str>>,
+}
+
+/// `POST /admin/projects`: the project and its first key (shown once).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedProject<'a> {
+    pub project: AdminProject<'a>,
+    pub api_key: IssuedKey,
+}
+
+/// A page of projects.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AdminProjectList<'a> {
+    pub data: Vec<AdminProject<'a>>,
+    pub next_cursor: Option<String>,
+}
+
+/// A project's keys.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KeyList {
+    pub data: Vec<KeyView>,
+}
+
+/// `POST …/keys/{key_id}/revoke`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KeyRevoked<'a> {
+    pub key_id: &'a str,
+    #[schema(value_type = String, pattern = "^revoked$")]
+    pub status: &'static str,
+}
+
+/// `PUT …/credentials/{provider}`: stored (the values are never echoed).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CredentialsStored<'a> {
+    pub provider: &'a str,
+    pub stored: bool,
 }

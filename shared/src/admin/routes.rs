@@ -13,7 +13,6 @@ use futures::FutureExt;
 use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 pub const ROUTES: &[&str] = &[
     "POST /admin/projects",
@@ -78,7 +77,10 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
             let (project, key) = super::create_project(state, req.json::<NewProject>()?).await?;
             json(
                 StatusCode::CREATED,
-                &json!({"project": view(&project), "api_key": key}),
+                &super::CreatedProject {
+                    project: view(&project),
+                    api_key: key,
+                },
             )
         }
         "GET /admin/projects" => {
@@ -107,15 +109,18 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
                 })?),
             };
             let (projects, next) = project::list(state, after.as_ref(), limit).await?;
-            let data: Vec<_> = projects.iter().map(view).collect();
-            json(StatusCode::OK, &json!({"data": data, "next_cursor": next}))
+            let page = super::AdminProjectList {
+                data: projects.iter().map(view).collect(),
+                next_cursor: next.map(|id| id.to_string()),
+            };
+            json(StatusCode::OK, &page)
         }
         "GET /admin/projects/{project_id}" => {
             let id = project_id(&req)?;
             let project = project::require(state, &id).await?;
             let configured = super::sync_provider_records(state, &project).await?;
             let mut body = view(&project);
-            body["credentials"] = json!(configured);
+            body.credentials = Some(configured);
             json(StatusCode::OK, &body)
         }
         "PATCH /admin/projects/{project_id}" => {
@@ -125,7 +130,7 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
         }
         "GET /admin/projects/{project_id}/keys" => {
             let keys = super::list_keys(state, &project_id(&req)?).await?;
-            json(StatusCode::OK, &json!({"data": keys}))
+            json(StatusCode::OK, &super::KeyList { data: keys })
         }
         "POST /admin/projects/{project_id}/keys" => {
             let id = project_id(&req)?;
@@ -151,7 +156,10 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
             super::revoke_key(state, &project_id(&req)?, req.path_param("key_id")?).await?;
             json(
                 StatusCode::OK,
-                &json!({"key_id": req.path_param("key_id")?, "status": "revoked"}),
+                &super::KeyRevoked {
+                    key_id: req.path_param("key_id")?,
+                    status: "revoked",
+                },
             )
         }
         "PUT /admin/projects/{project_id}/credentials/{provider}" => {
@@ -160,7 +168,10 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
             super::put_credentials(state, &project_id(&req)?, provider, &values).await?;
             json(
                 StatusCode::OK,
-                &json!({"provider": provider, "stored": true}),
+                &super::CredentialsStored {
+                    provider,
+                    stored: true,
+                },
             )
         }
         "GET /admin/projects/{project_id}/usage" => {

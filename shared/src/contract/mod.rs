@@ -59,8 +59,6 @@ pub struct Op {
 pub struct Document {
     ops: Vec<Op>,
     schemas: Vec<(String, RefOr<Schema>)>,
-    /// Schemas named by request bodies.
-    request_schemas: Vec<String>,
 }
 
 /// `$ref` to the component schema of `T`, registering it.
@@ -108,12 +106,6 @@ impl Document {
         schema_ref::<T>(&mut self.schemas)
     }
 
-    /// Registers `T` as a request body type and answers its `$ref`.
-    pub fn request_schema<T: utoipa::ToSchema>(&mut self) -> Value {
-        self.request_schemas.push(T::name().into_owned());
-        schema_ref::<T>(&mut self.schemas)
-    }
-
     fn finish(self) -> Value {
         let mut paths = Map::new();
         for op in self.ops {
@@ -145,7 +137,7 @@ impl Document {
             schemas.insert(name, serde_json::to_value(schema).unwrap_or_default());
         }
         components::finish_schemas(&mut schemas);
-        strip_request_nulls(&mut schemas, &self.request_schemas, &paths);
+        strip_request_nulls(&mut schemas, &paths);
         schemas.values_mut().for_each(unsigned_ranges);
         json!({
             "openapi": "3.1.0",
@@ -199,7 +191,7 @@ impl Op {
         self
     }
 
-    /// A JSON request body; `schema` from [`Document::request_schema`].
+    /// A JSON request body.
     pub fn request(&mut self, schema: Value, required: bool) -> &mut Self {
         self.set(
             "requestBody",
@@ -294,20 +286,15 @@ fn reachable(roots: &[String], schemas: &Map<String, Value>) -> std::collections
 /// The strict body reader refuses `null` for an optional field (absent is how to leave it
 /// out; `http::strict`), so in request-only schemas an `Option` field is not nullable. Schemas
 /// that responses use too keep what the serializer writes.
-fn strip_request_nulls(
-    schemas: &mut Map<String, Value>,
-    requests: &[String],
-    paths: &Map<String, Value>,
-) {
-    let request_only = reachable(requests, schemas);
-    let mut response_roots = Vec::new();
+fn strip_request_nulls(schemas: &mut Map<String, Value>, paths: &Map<String, Value>) {
+    let (mut request_roots, mut response_roots) = (Vec::new(), Vec::new());
     for item in paths.values() {
         for op in item.as_object().into_iter().flat_map(|m| m.values()) {
-            let mut found = Vec::new();
-            collect_refs(&op["responses"], &mut found);
-            response_roots.extend(found);
+            collect_refs(&op["requestBody"], &mut request_roots);
+            collect_refs(&op["responses"], &mut response_roots);
         }
     }
+    let request_only = reachable(&request_roots, schemas);
     let responses = reachable(&response_roots, schemas);
     for name in request_only.difference(&responses) {
         let Some(props) = schemas
@@ -371,7 +358,11 @@ fn not_null(p: &mut Value) {
 fn unsigned_ranges(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            let unsigned = m.get("minimum") == Some(&json!(0));
+            // utoipa writes `minimum: 0` for unsigned types; an explicit minimum replaces it.
+            let unsigned = m
+                .get("minimum")
+                .and_then(Value::as_f64)
+                .is_some_and(|min| min >= 0.0);
             let max = match m.get("format").and_then(Value::as_str) {
                 Some("int32") if unsigned => Some(json!(u32::MAX)),
                 Some("int64") if unsigned => Some(json!(u64::MAX)),

@@ -126,8 +126,8 @@ fn template_ops(d: &mut Document) {
     };
     let list = d.schema::<tpl::TemplateList>();
     let version = d.schema::<tpl::TemplateVersionView>();
-    let content = d.request_schema::<TemplateContent>();
-    let preview_in = d.request_schema::<notifications::routes::PreviewRequest>();
+    let content = d.schema::<TemplateContent>();
+    let preview_in = d.schema::<notifications::routes::PreviewRequest>();
     let preview = d.schema::<notifications::routes::Preview>();
     d.op(
         "GET",
@@ -205,7 +205,7 @@ fn template_ops(d: &mut Document) {
 }
 
 fn notification_ops(d: &mut Document) {
-    let create = d.request_schema::<notifications::send_api::CreateRequest>();
+    let create = d.schema::<notifications::send_api::CreateRequest>();
     let one = d.schema::<notifications::model::NotificationView>();
     let list = d.schema::<notifications::model::NotificationList>();
     let channel = d.schema::<notifications::model::Channel>();
@@ -265,7 +265,7 @@ fn notification_ops(d: &mut Document) {
 }
 
 fn event_ops(d: &mut Document) {
-    let create = d.request_schema::<events::routes::NewEvent>();
+    let create = d.schema::<events::routes::NewEvent>();
     let accepted = d.schema::<events::routes::EventAccepted>();
     let one = d.schema::<events::store::EventView>();
     let list = d.schema::<events::store::EventList>();
@@ -328,12 +328,12 @@ fn endpoint_ops(d: &mut Document) {
             "whe_01JD4S2V3N8Q9K1M2X7YB5ZC6T",
         )
     };
-    let input = d.request_schema::<routes::EndpointInput>();
+    let input = d.schema::<routes::EndpointInput>();
     let one = d.schema::<webhooks::endpoints::EndpointView>();
     let list = d.schema::<webhooks::endpoints::EndpointList>();
-    let rotate = d.request_schema::<routes::RotateInput>();
+    let rotate = d.schema::<routes::RotateInput>();
     let test = d.schema::<routes::TestSent>();
-    let recover = d.request_schema::<routes::RecoverInput>();
+    let recover = d.schema::<routes::RecoverInput>();
     let recovered = d.schema::<routes::Recovered>();
     d.op(
         "POST",
@@ -498,11 +498,11 @@ fn delivery_ops(d: &mut Document) {
 fn payment_ops(d: &mut Document) {
     use payments::model::{CreatePayment, PaymentList, PaymentView};
     let pay = || path_param("payment_id", "Payment id", "pay_01JD4S2V3N8Q9K1M2X7YB5ZC6T");
-    let create = d.request_schema::<CreatePayment>();
+    let create = d.schema::<CreatePayment>();
     let one = d.schema::<PaymentView>();
     let list = d.schema::<PaymentList>();
     let status = d.schema::<payments::status::Status>();
-    let refund_in = d.request_schema::<payments::refund_routes::RefundRequest>();
+    let refund_in = d.schema::<payments::refund_routes::RefundRequest>();
     let refunded = d.schema::<payments::refunds::RefundCreated>();
     let refund_list = d.schema::<payments::refunds::RefundList>();
     d.op(
@@ -642,11 +642,18 @@ fn operator_ops(d: &mut Document) {
     use admin::routes::{KeyRequest, RotateRequest};
     let prj = || path_param("project_id", "Project id", "prj_01JD4RZ8B3J6V0Q5XK2M9N7T4W");
     let key = || path_param("key_id", "Key id", "pddsafa13abp18br");
-    let any = || json!({"type": "object"});
-    let new_project = d.request_schema::<admin::NewProject>();
-    let patch = d.request_schema::<admin::ProjectPatch>();
-    let key_request = d.request_schema::<KeyRequest>();
-    let rotate = d.request_schema::<RotateRequest>();
+    let created = d.schema::<admin::CreatedProject>();
+    let project = d.schema::<admin::AdminProject>();
+    let projects = d.schema::<admin::AdminProjectList>();
+    let keys = d.schema::<admin::KeyList>();
+    let issued = d.schema::<admin::IssuedKey>();
+    let revoked = d.schema::<admin::KeyRevoked>();
+    let stored = d.schema::<admin::CredentialsStored>();
+    let usage = d.schema::<crate::tenancy::usage::Usage>();
+    let new_project = d.schema::<admin::NewProject>();
+    let patch = d.schema::<admin::ProjectPatch>();
+    let key_request = d.schema::<KeyRequest>();
+    let rotate = d.schema::<RotateRequest>();
     d.op(
         "POST",
         "/admin/projects",
@@ -656,7 +663,7 @@ fn operator_ops(d: &mut Document) {
     )
     .operator()
     .request(new_project, true)
-    .ok(201, any(), "`{project, api_key}`")
+    .ok(201, created, "`{project, api_key}`")
     .errors(&[400, 403, 415, 422])
     .link(
         201,
@@ -684,7 +691,7 @@ fn operator_ops(d: &mut Document) {
         "List projects",
     )
     .operator()
-    .ok(200, any(), "Projects")
+    .ok(200, projects, "Projects")
     .errors(&[403]);
     d.op(
         "GET",
@@ -695,7 +702,7 @@ fn operator_ops(d: &mut Document) {
     )
     .operator()
     .param(prj())
-    .ok(200, any(), "The project")
+    .ok(200, project.clone(), "The project")
     .errors(&[403, 404]);
     d.op(
         "PATCH",
@@ -707,7 +714,7 @@ fn operator_ops(d: &mut Document) {
     .operator()
     .param(prj())
     .request(patch, true)
-    .ok(200, any(), "The project")
+    .ok(200, project.clone(), "The project")
     .errors(&[400, 403, 404, 409, 415, 422]);
     d.op(
         "GET",
@@ -718,7 +725,7 @@ fn operator_ops(d: &mut Document) {
     )
     .operator()
     .param(prj())
-    .ok(200, any(), "Keys")
+    .ok(200, keys, "Keys")
     .errors(&[403, 404]);
     d.op(
         "POST",
@@ -730,7 +737,7 @@ fn operator_ops(d: &mut Document) {
     .operator()
     .param(prj())
     .request(key_request, false)
-    .ok(201, any(), "The key")
+    .ok(201, issued.clone(), "The key")
     .errors(&[400, 403, 404, 415, 422]);
     d.op(
         "POST",
@@ -743,7 +750,7 @@ fn operator_ops(d: &mut Document) {
     .param(prj())
     .param(key())
     .request(rotate, false)
-    .ok(201, any(), "The new key")
+    .ok(201, issued, "The new key")
     .errors(&[400, 403, 404, 409, 415, 422]);
     d.op(
         "POST",
@@ -755,7 +762,7 @@ fn operator_ops(d: &mut Document) {
     .operator()
     .param(prj())
     .param(key())
-    .ok(200, any(), "The key")
+    .ok(200, revoked, "The key")
     .errors(&[403, 404, 409]);
     d.op(
         "PUT",
@@ -772,7 +779,7 @@ fn operator_ops(d: &mut Document) {
         "mercadopago",
     ))
     .request(json!({"$ref": "#/components/schemas/Credentials"}), true)
-    .ok(200, any(), "Stored (secrets never echoed)")
+    .ok(200, stored, "Stored (secrets never echoed)")
     .response(204, json!({"description": "Stored"}))
     .errors(&[400, 403, 404, 415, 422]);
     d.op(
@@ -784,7 +791,7 @@ fn operator_ops(d: &mut Document) {
     )
     .operator()
     .param(prj())
-    .ok(200, any(), "Usage")
+    .ok(200, usage, "Usage")
     .errors(&[403, 404]);
 }
 
