@@ -595,6 +595,8 @@ fn payment_ops(d: &mut Document) {
 }
 
 fn intake_ops(d: &mut Document) {
+    let ack = d.schema::<payments::intake::Ack>();
+    let applied = d.schema::<notifications::feedback::WhatsAppApplied>();
     let prj = || {
         path_param(
             "project_id",
@@ -611,15 +613,24 @@ fn intake_ops(d: &mut Document) {
         .param(query("hub.challenge", "Echoed back", string()))
         .response(200, json!({"description": "The challenge, as text", "content": {"text/plain": {"schema": string()}}}))
         .errors(&[401, 403, 404, 503]);
-    d.op("POST", "/whatsapp/{project_id}/webhook", "provider-intake", "receiveWhatsAppWebhook",
-        "Message status updates from the WhatsApp Cloud API (signed with `X-Hub-Signature-256`)")
-        .public()
-        .param(prj())
-        .param(json!({"name": "X-Hub-Signature-256", "in": "header", "required": true, "schema": string(),
-            "description": "`sha256=<hex HMAC of the raw body with the app secret>`"}))
-        .request_raw(json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}}))
-        .response(200, json!({"description": "Applied", "content": {"application/json": {"schema": {"type": "object", "properties": {"applied": {"type": "integer"}}}}}}))
-        .errors(&[400, 401, 404, 503]);
+    d.op(
+        "POST",
+        "/whatsapp/{project_id}/webhook",
+        "provider-intake",
+        "receiveWhatsAppWebhook",
+        "Message status updates from the WhatsApp Cloud API (signed with `X-Hub-Signature-256`)",
+    )
+    .public()
+    .param(prj())
+    .param(
+        json!({"name": "X-Hub-Signature-256", "in": "header", "required": true, "schema": string(),
+            "description": "`sha256=<hex HMAC of the raw body with the app secret>`"}),
+    )
+    .request_raw(
+        json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}}),
+    )
+    .ok(200, applied, "Applied")
+    .errors(&[400, 401, 404, 503]);
     d.op("POST", "/mercadopago/{project_id}/notifications", "provider-intake", "receiveMercadoPagoNotification",
         "Mercado Pago webhooks (`?data.id=&type=`, signed with `x-signature`) and IPNs (`?id=&topic=`); \
          repeats of one IPN id within 60 s are dropped, and over the project's intake limit the answer is 429 (Mercado Pago retries)")
@@ -633,8 +644,7 @@ fn intake_ops(d: &mut Document) {
         .param(json!({"name": "x-request-id", "in": "header", "required": false, "schema": string()}))
         .request_raw(json!({"required": false, "description": "Not read: the intake trusts only the query and the signature, then \
             fetches the resource from Mercado Pago", "content": {"application/json": {"schema": {}}}}))
-        .response(200, json!({"description": "Received (or ignored, or a dropped repeat)", "content": {"application/json": {"schema": {"type": "object", "properties": {
-            "received": {"type": "boolean"}, "ignored": {"type": "boolean"}, "duplicate": {"type": "boolean"}}}}}}))
+        .ok(200, ack, "Received (or ignored, or a dropped repeat)")
         .errors(&[400, 401, 404, 409, 429, 503]);
 }
 

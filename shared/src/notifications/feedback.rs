@@ -87,7 +87,7 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
             let body: Value = serde_json::from_slice(req.body())
                 .map_err(|_| ApiError::bad_request("invalid_json", "body is not JSON"))?;
             let applied = apply_whatsapp(state, &project, &body).await?;
-            crate::http::json(StatusCode::OK, &serde_json::json!({"applied": applied}))
+            crate::http::json(StatusCode::OK, &WhatsAppApplied { applied })
         }
         _ => Err(ApiError::not_found("route")),
     }
@@ -164,4 +164,10 @@ async fn resolve_whatsapp(
     Ok(status["biz_opaque_callback_data"]
         .as_str()
         .and_then(|s| s.parse().ok()))
+}
+
+/// What the WhatsApp intake answers Meta: how many status updates it applied.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct WhatsAppApplied {
+    pub applied: usize,
 }

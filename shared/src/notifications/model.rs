@@ -44,7 +44,12 @@ pub enum Mode {
 /// one of lower [`rank`](Self::rank), so a late `delivered` never undoes `read`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[schema(as = NotificationStatus)]
+#[schema(
+    as = NotificationStatus,
+    description = "Lifecycle: `pending → sending → sent → delivered → read`, or a terminal \
+        `failed`, `bounced`, `complained`. Provider feedback arrives out of order; a later \
+        status never goes back (a late `delivered` never undoes `read`)."
+)]
 pub enum Status {
     Pending,
     Sending,

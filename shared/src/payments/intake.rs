@@ -127,7 +127,10 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
         _ => {
             return json(
                 StatusCode::OK,
-                &serde_json::json!({"received": true, "ignored": true}),
+                &Ack {
+                    ignored: true,
+                    ..Ack::default()
+                },
             )
         }
     };
@@ -138,7 +141,10 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
     if claimed && !notices::claim(state, &project.id, topic, id, now).await? {
         return json(
             StatusCode::OK,
-            &serde_json::json!({"received": true, "duplicate": true}),
+            &Ack {
+                duplicate: true,
+                ..Ack::default()
+            },
         );
     }
     let release = || async {
@@ -187,5 +193,29 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
         release().await;
         return Err(e);
     }
-    json(StatusCode::OK, &serde_json::json!({"received": true}))
+    json(StatusCode::OK, &Ack::default())
+}
+
+/// What the intake answers Mercado Pago: always `received`; `ignored` for a topic Mostrador
+/// does not follow, `duplicate` for a repeat of a recent IPN (both only when true).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = MercadoPagoAck)]
+pub struct Ack {
+    pub received: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(required = false)]
+    pub ignored: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(required = false)]
+    pub duplicate: bool,
+}
+
+impl Default for Ack {
+    fn default() -> Self {
+        Self {
+            received: true,
+            ignored: false,
+            duplicate: false,
+        }
+    }
 }
