@@ -878,7 +878,7 @@ async fn pools(stack: &Stack, key: &str, project_id: &str, n: usize) -> Pools {
                 if let Some(d) = d["id"].as_str() {
                     pools
                         .deliveries
-                        .push(json!({"p": project_id, "d": d}).to_string());
+                        .push(json!({"v": 1, "p": project_id, "d": d}).to_string());
                 }
             }
         }

@@ -42,8 +42,7 @@ pub fn handler(
 ) -> BoxFuture<'static, Result<(), MessageError>> {
     async move {
         let body = message.body.unwrap_or_default();
-        let msg =
-            queue::parse(&body).map_err(|e| MessageError::Permanent(e.detail().to_owned()))?;
+        let msg = queue::parse(&body)?;
         process(state, &msg.p, &msg.d)
             .await
             .map_err(|e| MessageError::Transient(e.code().to_owned()))
