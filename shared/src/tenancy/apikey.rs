@@ -95,7 +95,9 @@ pub fn generate() -> ParsedKey {
 }
 
 /// A well-formed key (valid checksum) for an existing id but a random secret: what an attacker
-/// who learned a key id could try. Tests use it to show such keys fail like unknown ones.
+/// who learned a key id could try. Tests use it to show such keys fail like unknown ones; not
+/// in production builds (feature `test-support`).
+#[cfg(feature = "test-support")]
 pub fn forge_for_id(key_id: &str) -> PlainKey {
     let body = format!("{PREFIX}{key_id}_{}", random_chars(BASE62, SECRET_LEN));
     PlainKey(format!("{body}_{}", checksum(&body)))
