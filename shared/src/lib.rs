@@ -20,6 +20,7 @@ pub mod inbound;
 pub mod notifications;
 pub mod payments;
 pub mod runtime;
+pub mod ses;
 pub mod sqs;
 pub mod state;
 pub mod telemetry;

@@ -117,7 +117,7 @@ pub fn finish_schemas(schemas: &mut Map<String, Value>) {
     if let Some(email) = schemas.get_mut("EmailContent") {
         email["anyOf"] = json!([{"required": ["html"]}, {"required": ["text"]}]);
     }
-    // The body of every outgoing webhook: `events::emit` writes it as text once per event.
+    // The body of every outgoing webhook: `webhooks::emit` writes it as text once per event.
     schemas.insert("WebhookPayload".into(), json!({
         "type": "object", "required": ["type", "timestamp", "data"],
         "description": "The body Mostrador POSTs to a shop's endpoint (Standard Webhooks).",

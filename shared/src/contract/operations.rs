@@ -4,7 +4,7 @@ use super::{path_param, query, Document};
 use crate::notifications::{self, templates_store as tpl};
 use crate::templates::TemplateContent;
 use crate::tenancy::routes::ProjectView;
-use crate::{admin, events, health, payments, webhooks};
+use crate::{admin, health, payments, webhooks};
 use serde_json::{json, Value};
 
 /// Tags in the order the reference shows them, with their descriptions.
@@ -265,10 +265,10 @@ fn notification_ops(d: &mut Document) {
 }
 
 fn event_ops(d: &mut Document) {
-    let create = d.schema::<events::routes::NewEvent>();
-    let accepted = d.schema::<events::routes::EventAccepted>();
-    let one = d.schema::<events::store::EventView>();
-    let list = d.schema::<events::store::EventList>();
+    let create = d.schema::<webhooks::event_routes::NewEvent>();
+    let accepted = d.schema::<webhooks::event_routes::EventAccepted>();
+    let one = d.schema::<webhooks::event_routes::EventView>();
+    let list = d.schema::<webhooks::event_routes::EventList>();
     d.op(
         "POST",
         "/v1/events",

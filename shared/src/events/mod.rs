@@ -1,9 +1,6 @@
-//! Events: what happened in a shop (`order.created`, `payment.updated`), stored and fanned out
-//! to the project's webhook endpoints as one delivery each. [`emit`] is the internal API every
-//! module uses; [`routes`] serves `POST/GET /v1/events`.
+//! Events: what happened in a shop (`order.created`, `payment.updated`), as stored. Publishing
+//! one (storing it and fanning it out to the project's endpoints as one delivery each) is
+//! `webhooks::emit`; `POST/GET /v1/events` are `webhooks::event_routes` (the webhooks function
+//! serves them). Events sit below webhooks: nothing here knows about deliveries.
 
-pub mod emit;
-pub mod routes;
 pub mod store;
-
-pub use emit::{emit, publish, Published, Target};

@@ -3,7 +3,6 @@
 use crate::db::{self, Item};
 use crate::error::ApiError;
 use crate::ids::{DeliveryId, EventId, ProjectId};
-use crate::webhooks::deliveries::DeliveryView;
 use crate::AppState;
 use serde::{Deserialize, Serialize};
 
@@ -21,51 +20,6 @@ pub struct Event {
     #[serde(default)]
     pub delivery_ids: Vec<DeliveryId>,
     pub expires_at: i64,
-}
-
-impl Event {
-    /// The API view; `deliveries` only on `GET /v1/events/{event_id}`.
-    pub fn view<'a>(&'a self, deliveries: Option<Vec<DeliveryView<'a>>>) -> EventView<'a> {
-        let mut payload: serde_json::Value =
-            serde_json::from_str(&self.payload).unwrap_or_default();
-        EventView {
-            id: &self.id,
-            event_type: &self.event_type,
-            timestamp: &self.timestamp,
-            event_id: self.dedupe_key.as_deref(),
-            data: payload
-                .get_mut("data")
-                .map(serde_json::Value::take)
-                .unwrap_or_default(),
-            deliveries,
-        }
-    }
-}
-
-/// An event as the API shows it.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = Event)]
-pub struct EventView<'a> {
-    pub id: &'a EventId,
-    #[serde(rename = "type")]
-    pub event_type: &'a str,
-    #[schema(format = DateTime)]
-    pub timestamp: &'a str,
-    /// Your id for the event, if you gave one
-    pub event_id: Option<&'a str>,
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-    /// Only on GET /v1/events/{event_id}
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub deliveries: Option<Vec<DeliveryView<'a>>>,
-}
-
-/// A page of events.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EventList<'a> {
-    pub data: Vec<EventView<'a>>,
-    pub next_cursor: Option<String>,
 }
 
 pub fn pk(project: &ProjectId) -> String {

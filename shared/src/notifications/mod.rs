@@ -46,7 +46,7 @@ pub(crate) async fn emit_failed(state: &AppState, notification: &Notification) {
     });
     let key = format!("notification.failed:{}", notification.id);
     if let Err(e) =
-        crate::events::emit(state, &project, "notification.failed", data, Some(&key)).await
+        crate::webhooks::emit(state, &project, "notification.failed", data, Some(&key)).await
     {
         tracing::warn!(notification_id = %notification.id, code = e.code(), "notification.failed not emitted");
     }

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use aws_sdk_sesv2::config::http::HttpResponse;
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 use serde_json::{json, Value};
 
 use crate::templates::{Rendered, RenderedEmail};
@@ -59,45 +58,6 @@ pub fn never_sent(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// A `SendEmail` request for one recipient: simple content (HTML and/or text), the given
-/// message tags and the stack's configuration set (so SES publishes its events). `None` when
-/// the subject is empty.
-pub fn ses_request(
-    state: &AppState,
-    from: &str,
-    to: &str,
-    email: &RenderedEmail,
-    tags: &[(&str, &str)],
-) -> Option<aws_sdk_sesv2::operation::send_email::builders::SendEmailFluentBuilder> {
-    let text = |data: &str| Content::builder().data(data).charset("UTF-8").build();
-    let subject = text(&email.subject).ok()?;
-    let mut body = Body::builder();
-    if let Some(Ok(html)) = email.html.as_deref().map(text) {
-        body = body.html(html);
-    }
-    if let Some(Ok(plain)) = email.text.as_deref().map(text) {
-        body = body.text(plain);
-    }
-    let message = Message::builder()
-        .subject(subject)
-        .body(body.build())
-        .build();
-    let tags = tags
-        .iter()
-        .filter_map(|(n, v)| MessageTag::builder().name(*n).value(*v).build().ok());
-    let request = state
-        .ses
-        .send_email()
-        .from_email_address(from)
-        .destination(Destination::builder().to_addresses(to).build())
-        .content(EmailContent::builder().simple(message).build())
-        .set_email_tags(Some(tags.collect()));
-    Some(match &state.config.ses_configuration_set {
-        Some(set) => request.configuration_set_name(set),
-        None => request,
-    })
-}
-
 /// Sends an e-mail through SES v2.
 pub async fn send_email(
     state: &AppState,
@@ -111,7 +71,7 @@ pub async fn send_email(
         ("project_id", project_id),
         ("notification_id", notification_id),
     ];
-    let Some(request) = ses_request(state, from, to, email, &tags) else {
+    let Some(request) = crate::ses::request(state, from, to, email, &tags) else {
         return Outcome::Permanent("invalid_content: empty subject".into());
     };
     match request.send().await {

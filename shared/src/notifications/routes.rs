@@ -164,7 +164,7 @@ async fn preview(
         .await?
         .ok_or_else(|| ApiError::not_found("template"))?;
     let content = version.content()?;
-    let rendered = templates::render(&content, &body.variables).map_err(render_error)?;
+    let rendered = templates::render(&content, &body.variables).map_err(ApiError::from)?;
     json(
         StatusCode::OK,
         &Preview {
@@ -172,14 +172,5 @@ async fn preview(
             version: version.version,
             rendered,
         },
-    )
-}
-
-/// A render failure as a 422 with the renderer's stable code.
-pub(super) fn render_error(err: templates::RenderError) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        err.code(),
-        err.to_string(),
     )
 }

@@ -10,7 +10,6 @@ use super::list::{self, Filter};
 use super::model::{
     Channel, HistoryEntry, Mode, Notification, NotificationList, QueueMessage, Status, TemplateRef,
 };
-use super::routes::render_error;
 use super::{store, templates_store as tpl};
 use crate::contact::{wa_link, Email, Phone};
 use crate::credentials::Provider;
@@ -208,7 +207,7 @@ pub(super) async fn create(
         )]));
     }
     let content = version.content()?;
-    let rendered = templates::render(&content, &valid.variables).map_err(render_error)?;
+    let rendered = templates::render(&content, &valid.variables).map_err(ApiError::from)?;
     let link = match (valid.mode, &rendered) {
         (Some(Mode::Link), Rendered::WhatsAppText { body }) => {
             let phone = Phone::parse(&valid.recipient)

@@ -304,7 +304,7 @@ pub struct Payment {
     #[serde(default)]
     pub closed: bool,
     /// When the reconciler next asks the provider about it (Unix ms); `None` until the first
-    /// check is claimed (then `reconcile::first_check`). See `reconcile::next_check`.
+    /// check is claimed (then `schedule::first_check`). See `schedule::next_check`.
     #[serde(default)]
     pub next_check_ms: Option<u64>,
     /// Optimistic concurrency: every write bumps it and is conditional on the old value.

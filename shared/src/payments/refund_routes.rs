@@ -4,7 +4,7 @@
 use super::model::Payment;
 use super::provider::ProviderError;
 use super::refunds::{self, Refund};
-use super::routes::{load, page_params, provider_failure, provider_key};
+use super::request::{load, page_params, provider_failure, provider_key};
 use super::status::Status;
 use super::{creds, sync};
 use crate::clock::rfc3339;

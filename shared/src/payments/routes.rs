@@ -2,12 +2,12 @@
 
 use super::model::{CreatePayment, Mode, Payment};
 use super::provider::{CardCharge, NewPayment, PaymentProvider, ProviderError};
+use super::request::{load, page_params, provider_failure, provider_key};
 use super::status::{Attempts, Status};
 use super::{creds, intake, refund_routes, store, sync};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, FieldError};
 use crate::http::{json, ApiRequest};
-use crate::ids::PaymentId;
 use crate::tenancy::guard::protected;
 use crate::tenancy::usage::{self, Metric};
 use crate::tenancy::{flags, idempotency, Caller, Flag};
@@ -16,7 +16,6 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use http::StatusCode;
 use lambda_http::{Body, Response};
-use sha2::{Digest, Sha256};
 
 pub const ROUTES: &[&str] = &[
     "POST /v1/payments",
@@ -58,59 +57,6 @@ async fn handle(
         }
         "GET /v1/payments/{payment_id}/refunds" => refund_routes::list(state, &caller, &req).await,
         _ => Err(ApiError::not_found("route")),
-    }
-}
-
-pub(super) async fn load(
-    state: &AppState,
-    caller: &Caller,
-    req: &ApiRequest,
-) -> Result<Payment, ApiError> {
-    let id: PaymentId = req
-        .path_param("payment_id")?
-        .parse()
-        .map_err(|_| ApiError::not_found("payment"))?;
-    store::get(state, &caller.project.id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("payment"))
-}
-
-/// The key Mercado Pago sees: the client's Idempotency-Key scoped to the project (two
-/// projects may share a Mercado Pago account), or a stable one derived from our own ids.
-pub(super) fn provider_key(caller: &Caller, req: &ApiRequest, fallback: &str) -> String {
-    let basis = match req.header(idempotency::HEADER) {
-        Some(k) => format!("{}:{}:{k}", caller.project.id, req.route_key),
-        None => fallback.to_owned(),
-    };
-    let digest = hex::encode(Sha256::digest(basis.as_bytes()));
-    format!("mostrador-{}", &digest[..32])
-}
-
-pub(super) fn provider_failure(e: ProviderError) -> ApiError {
-    match e {
-        ProviderError::Unavailable(_) | ProviderError::Protocol(_) => {
-            tracing::warn!(error = %e, "payment provider call failed");
-            ApiError::unavailable(
-                "provider_unavailable",
-                "Mercado Pago is not answering; retry shortly",
-            )
-            .with_header(http::header::RETRY_AFTER, "5")
-        }
-        ProviderError::Unauthorized => ApiError::conflict(
-            "provider_credentials_rejected",
-            "Mercado Pago refused the project's access token",
-        ),
-        ProviderError::NotFound => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "provider_rejected",
-            "Mercado Pago did not find a resource the request names",
-        ),
-        ProviderError::Rejected { code, message, .. } => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "provider_rejected",
-            format!("Mercado Pago refused the request: {message}"),
-        )
-        .with_member("provider_code", code),
     }
 }
 
@@ -291,39 +237,6 @@ async fn list(
         next_cursor: next.map(|id| id.to_string()),
     };
     json(StatusCode::OK, &page)
-}
-
-/// `limit` (1-100, default 25) and `cursor` (the last id of the previous page), the payments
-/// listings' conventions; problems are added to `errors`.
-pub(super) fn page_params<K: crate::ids::IdKind>(
-    req: &ApiRequest,
-    errors: &mut Vec<FieldError>,
-) -> Result<(i32, Option<crate::ids::Id<K>>), ApiError> {
-    let limit = match req.query("limit")? {
-        None => 25,
-        Some(l) => match l.parse::<i32>() {
-            Ok(n) if (1..=100).contains(&n) => n,
-            _ => {
-                errors.push(FieldError::new("limit", "out_of_range", "must be 1-100"));
-                25
-            }
-        },
-    };
-    let after = match req.query("cursor")? {
-        None => None,
-        Some(c) => match c.parse() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "cursor",
-                    "invalid",
-                    "is not a cursor from a previous page",
-                ));
-                None
-            }
-        },
-    };
-    Ok((limit, after))
 }
 
 #[allow(dead_code)]

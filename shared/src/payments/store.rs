@@ -2,7 +2,7 @@
 //! first and builds the keys itself.
 
 use super::model::Payment;
-use super::reconcile;
+use super::schedule;
 use super::status::Status;
 use crate::db::{self, storage_error, Item};
 use crate::error::ApiError;
@@ -45,7 +45,7 @@ pub fn watched(status: Status) -> bool {
 /// When the reconciler next checks `p` (Unix ms).
 pub fn next_check(p: &Payment) -> u64 {
     p.next_check_ms
-        .unwrap_or_else(|| reconcile::first_check(p.id.timestamp_ms()))
+        .unwrap_or_else(|| schedule::first_check(p.id.timestamp_ms()))
 }
 
 /// The `due` sort key of a watched payment: its next check time first, so the reconciler
@@ -296,7 +296,7 @@ pub async fn commit_change(
         );
         // Until `order.paid` is out the marker sits in the `due` index, so the reconciler can
         // re-announce it if the sync dies between this commit and the emit.
-        let now_ms = reconcile::unix_ms(state.clock.now());
+        let now_ms = schedule::unix_ms(state.clock.now());
         m.insert(
             "duepk".into(),
             db::s(format!("{MARKER_DUE}#{}", marker_shard(&p.order_id))),

@@ -264,12 +264,12 @@ pub async fn announce(state: &AppState, project: &Project, p: &Payment) -> Resul
         p.provider_payment_id.as_deref().unwrap_or("-")
     );
     let view = serde_json::to_value(p.view()).map_err(ApiError::internal)?;
-    crate::events::emit::emit(state, project, "payment.updated", view, Some(&dedupe)).await?;
+    crate::webhooks::emit(state, project, "payment.updated", view, Some(&dedupe)).await?;
     if p.status.is_paid() {
         if let Some(m) = store::marker(state, &project.id, &p.order_id).await? {
             if !m.emitted && m.payment_id == p.id.to_string() {
                 let data = serde_json::json!({"order_id": p.order_id, "payment": p.view()});
-                crate::events::emit::emit(
+                crate::webhooks::emit(
                     state,
                     project,
                     "order.paid",

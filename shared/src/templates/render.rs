@@ -291,3 +291,14 @@ fn classify(err: &minijinja::Error, budget: &Budget, field: String) -> RenderErr
         _ => RenderError::Render { field, message },
     }
 }
+
+/// A render failure is a 422 with the renderer's stable code.
+impl From<RenderError> for crate::error::ApiError {
+    fn from(err: RenderError) -> Self {
+        Self::new(
+            http::StatusCode::UNPROCESSABLE_ENTITY,
+            err.code(),
+            err.to_string(),
+        )
+    }
+}

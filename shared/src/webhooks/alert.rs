@@ -60,9 +60,7 @@ pub async fn endpoint_disabled(
         ("project_id", project_id.as_str()),
         ("kind", "endpoint_disabled"),
     ];
-    let Some(request) =
-        crate::notifications::providers::ses_request(state, from, to, &email, &tags)
-    else {
+    let Some(request) = crate::ses::request(state, from, to, &email, &tags) else {
         return;
     };
     match request.send().await {

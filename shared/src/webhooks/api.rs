@@ -2,9 +2,9 @@
 //! Every route needs the `webhooks` flag; every POST honours `Idempotency-Key`.
 
 use super::endpoints::{self, Endpoint};
+use super::event_routes;
 use super::{delivery_routes, endpoint_routes};
 use crate::error::ApiError;
-use crate::events::routes as event_routes;
 use crate::http::ApiRequest;
 use crate::tenancy::guard::protected_prefetched;
 use crate::tenancy::idempotency::once;

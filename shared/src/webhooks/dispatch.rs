@@ -19,7 +19,6 @@ use super::schedule::{self, Outcome};
 use super::{queue, send};
 use crate::db::storage_error;
 use crate::error::ApiError;
-use crate::events;
 use crate::ids::{DeliveryId, ProjectId};
 use crate::sqs::MessageError;
 use crate::tenancy::usage::{self, Metric};
@@ -91,7 +90,7 @@ pub async fn process(
         return Ok(());
     }
     let endpoint = endpoints::get(state, project, &d.endpoint_id).await?;
-    let event = events::store::get(state, project, &d.event_id).await?;
+    let event = crate::events::store::get(state, project, &d.event_id).await?;
     let (endpoint, event) = match (endpoint, event) {
         (Some(e), Some(ev)) if e.enabled => (e, ev),
         (e, ev) => {
@@ -290,7 +289,7 @@ async fn health(
     let key = format!("endpoint.disabled:{}:{now_ms}", endpoint.id);
     // The disable above happens once (conditional), so a retry of this message will not come
     // back here: the e-mail goes out even when the event could not be stored.
-    let emitted = events::emit(state, &p, "endpoint.disabled", data, Some(&key)).await;
+    let emitted = super::emit(state, &p, "endpoint.disabled", data, Some(&key)).await;
     super::alert::endpoint_disabled(state, &p, endpoint, reason).await;
     emitted.map(|_| ())
 }

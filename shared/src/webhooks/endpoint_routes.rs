@@ -1,6 +1,7 @@
 //! `/v1/webhook-endpoints` routes: create, list, get, update, delete, rotate-secret, test, recover.
 
 use super::deliveries::{self, FAILED, PENDING};
+use super::emit::{self, Target};
 use super::endpoint_changes::{self, Change};
 use super::endpoints::{self, Endpoint, StoredSecret};
 use super::filter::EventFilter;
@@ -8,7 +9,6 @@ use super::listing::{self, Source, Window};
 use super::signing::WebhookSecret;
 use super::{queue, send, ssrf};
 use crate::error::{ApiError, FieldError};
-use crate::events::{self, Target};
 use crate::http::{json, no_content, ApiRequest};
 use crate::ids::EndpointId;
 use crate::tenancy::Caller;
@@ -274,14 +274,14 @@ pub async fn test(
         "message": "Test event from Mostrador: if you can read this, your endpoint works.",
     });
     // With an Idempotency-Key, the event's ids are stable across re-runs (tenancy::minted).
-    let new = events::emit::NewEvent {
+    let new = emit::NewEvent {
         event_type: "webhook.test",
         data,
         dedupe_key: None,
         target: Target::Only(e.id),
         minted: caller.minted(),
     };
-    let (published, fanout) = events::emit::store_event(state, &caller.project, new, None).await?;
+    let (published, fanout) = emit::store_event(state, &caller.project, new, None).await?;
     fanout.send(state).await;
     json(
         StatusCode::ACCEPTED,

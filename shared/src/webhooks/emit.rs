@@ -5,16 +5,16 @@
 //! enabled endpoint (each already in the `due` index), so an event never exists without its
 //! deliveries; the queue messages are sent afterwards and the sweeper covers a lost send.
 
-use super::store::{self, Event};
+use super::deliveries::{self, Delivery, PENDING};
+use super::endpoints;
+use super::filter::EventType;
+use super::queue;
 use crate::db::{self, storage_error};
 use crate::error::{ApiError, FieldError};
+use crate::events::store::{self, Event};
 use crate::ids::{DeliveryId, EndpointId, EventId};
 use crate::tenancy::minted::Minted;
 use crate::tenancy::{Flag, Project};
-use crate::webhooks::deliveries::{self, Delivery, PENDING};
-use crate::webhooks::endpoints;
-use crate::webhooks::filter::EventType;
-use crate::webhooks::queue;
 use crate::AppState;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 

@@ -1,16 +1,17 @@
 //! `POST /v1/events`, `GET /v1/events/{event_id}`, `GET /v1/events` (served by the `webhooks`
 //! function, see `webhooks::api`).
 
-use super::{emit, store};
+use super::deliveries::{self, DeliveryView};
+use super::emit;
+use super::endpoints::Endpoint;
+use super::filter::EventType;
+use super::listing::{self, Source, Window};
 use crate::db;
 use crate::error::ApiError;
+use crate::events::store::{self, Event};
 use crate::http::{json, ApiRequest};
 use crate::ids::EventId;
 use crate::tenancy::{idempotency, Caller};
-use crate::webhooks::deliveries;
-use crate::webhooks::endpoints::Endpoint;
-use crate::webhooks::filter::EventType;
-use crate::webhooks::listing::{self, Source, Window};
 use crate::AppState;
 use http::StatusCode;
 use lambda_http::{Body, Response};
@@ -68,7 +69,7 @@ pub async fn create(
             event_type: &body.event_type,
             data: body.data,
             dedupe_key: body.event_id.as_deref(),
-            target: super::Target::Matching,
+            target: emit::Target::Matching,
             minted: caller.minted(),
         };
         let endpoints = endpoints.transpose()?;
@@ -103,9 +104,10 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
     let dels = deliveries::get_many(state, p, &event.delivery_ids).await?;
-    let view = event.view(Some(
-        dels.iter().map(|d| deliveries::view(d, None)).collect(),
-    ));
+    let view = view(
+        &event,
+        Some(dels.iter().map(|d| deliveries::view(d, None)).collect()),
+    );
     json(StatusCode::OK, &view)
 }
 
@@ -145,9 +147,51 @@ pub async fn list(
             found.push(e);
         }
     }
-    let page = store::EventList {
-        data: found.iter().map(|e| e.view(None)).collect(),
+    let page = EventList {
+        data: found.iter().map(|e| view(e, None)).collect(),
         next_cursor: cursor,
     };
     json(StatusCode::OK, &page)
+}
+
+/// The API view of an event; `deliveries` only on `GET /v1/events/{event_id}`.
+pub fn view<'a>(event: &'a Event, deliveries: Option<Vec<DeliveryView<'a>>>) -> EventView<'a> {
+    let mut payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
+    EventView {
+        id: &event.id,
+        event_type: &event.event_type,
+        timestamp: &event.timestamp,
+        event_id: event.dedupe_key.as_deref(),
+        data: payload
+            .get_mut("data")
+            .map(serde_json::Value::take)
+            .unwrap_or_default(),
+        deliveries,
+    }
+}
+
+/// An event as the API shows it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Event)]
+pub struct EventView<'a> {
+    pub id: &'a EventId,
+    #[serde(rename = "type")]
+    pub event_type: &'a str,
+    #[schema(format = DateTime)]
+    pub timestamp: &'a str,
+    /// Your id for the event, if you gave one
+    pub event_id: Option<&'a str>,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// Only on GET /v1/events/{event_id}
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub deliveries: Option<Vec<DeliveryView<'a>>>,
+}
+
+/// A page of events.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EventList<'a> {
+    pub data: Vec<EventView<'a>>,
+    pub next_cursor: Option<String>,
 }
