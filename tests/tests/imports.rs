@@ -247,7 +247,6 @@ const KNOWN: &[&str] = &[
     "shared/src/payments: due <-> reconcile <-> store",
     "shared/src/payments: refund_routes <-> routes",
     "infra/devstack/src: email_events <-> server <-> stack",
-    "infra/sandboxes/src/mercadopago: payment_input <-> payments",
 ];
 
 #[test]
