@@ -246,7 +246,6 @@ const KNOWN: &[&str] = &[
     "shared/src/notifications: routes <-> send_api",
     "shared/src/payments: due <-> reconcile <-> store",
     "shared/src/payments: refund_routes <-> routes",
-    "infra/devstack/src: email_events <-> server <-> stack",
 ];
 
 #[test]
