@@ -239,26 +239,11 @@ fn strongly_connected(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<Str
     walk.out
 }
 
-/// Cycles that exist and are being removed (issue 14); the list only shrinks. A cycle that is
-/// gone must leave it, so the list cannot hide a new one.
-const KNOWN: &[&str] = &[
-    "infra/devstack/src: email_events <-> server <-> stack",
-    "infra/sandboxes/src/mercadopago: payment_input <-> payments",
-];
-
 #[test]
 fn no_module_imports_a_sibling_that_imports_it_back() {
     let mut problems = Vec::new();
     for (src, roots) in CRATES {
         problems.extend(cycles(&root().join(src), roots));
-    }
-    for known in KNOWN {
-        let before = problems.len();
-        problems.retain(|p| p != known);
-        assert!(
-            problems.len() < before,
-            "{known} is gone: take it out of KNOWN"
-        );
     }
     assert!(
         problems.is_empty(),

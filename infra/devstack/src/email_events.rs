@@ -8,7 +8,7 @@
 //! there moto's SNS delivers it to the subscribed queue in its own envelope, and the devstack's
 //! poller hands it to the `email-feedback` function, as in AWS.
 
-use crate::server::problem;
+use crate::problem::problem;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::{json, Value};

@@ -4,13 +4,14 @@
 use crate::emulators::Kind;
 use crate::gateway::{event, invoke, Incoming, SharedRoutes, MAX_BODY};
 use crate::malformed::Peer;
-use crate::stack::Inner;
+use crate::problem::problem;
+use crate::running::Running;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -18,13 +19,13 @@ use tokio::sync::watch;
 #[derive(Clone)]
 struct App {
     routes: SharedRoutes,
-    inner: Arc<Inner>,
+    inner: Arc<Running>,
 }
 
 pub async fn serve(
     listener: tokio::net::TcpListener,
     routes: SharedRoutes,
-    inner: Arc<Inner>,
+    inner: Arc<Running>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let app = Router::new()
@@ -58,30 +59,6 @@ pub async fn serve(
     if let Err(e) = server.await {
         tracing::error!(error = %e, "local gateway stopped");
     }
-}
-
-/// A problem+json answer of the local gateway itself, shaped like the functions' (with a
-/// request id in the body and in `x-request-id`).
-pub(crate) fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
-    let request_id = ulid::Ulid::new().to_string();
-    let body = json!({
-        "type": format!("urn:mostrador:problem:{code}"),
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "code": code,
-        "detail": detail,
-        "request_id": request_id,
-    });
-    let mut response = (status, body.to_string()).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(mostrador::error::PROBLEM_JSON),
-    );
-    if let Ok(id) = HeaderValue::from_str(&request_id) {
-        headers.insert("x-request-id", id);
-    }
-    response
 }
 
 async fn control(State(app): State<App>, Path((name, action)): Path<(String, String)>) -> Response {

@@ -6,7 +6,8 @@ use crate::functions::{self, Entry};
 use crate::gateway::{RouteTable, RouteTarget};
 use crate::outage::Switch;
 use crate::pollers::Poller;
-use crate::provision::{self, Physical, ProvisionError, REGION};
+use crate::provision::{self, ProvisionError, REGION};
+use crate::running::Running;
 use crate::template::{Template, TemplateError};
 use aws_config::BehaviorVersion;
 use mostrador::state::Endpoints;
@@ -74,28 +75,6 @@ impl StackOptions {
     }
 }
 
-pub(crate) struct Inner {
-    pub template: Template,
-    pub stack_name: String,
-    pub dynamodb: Mutex<Emulator>,
-    pub moto: Mutex<Emulator>,
-    pub admin_dynamodb: aws_sdk_dynamodb::Client,
-    pub admin_sqs: aws_sdk_sqs::Client,
-    pub admin_secrets: aws_sdk_secretsmanager::Client,
-    pub admin_sns: aws_sdk_sns::Client,
-    pub admin_ses: aws_sdk_sesv2::Client,
-    pub physical: Mutex<Physical>,
-    pub clock: Clock,
-    /// Scheduled functions by binary, for `POST /_local/schedules/{binary}/run`.
-    pub schedules: BTreeMap<String, (&'static AppState, mostrador::runtime::ScheduleHandler)>,
-    /// Stands in for IAM on `AWS_IAM` routes: `Authorization: Bearer <token>` (local only).
-    pub operator_token: String,
-    /// The sandboxes' public ports, for `POST /_local/sandboxes/{name}/{stop,start}`.
-    pub sandboxes: BTreeMap<&'static str, Switch>,
-    /// The SES front the functions send e-mail through (`/_local/ses`).
-    pub ses_front: Arc<crate::ses_front::SesFront>,
-}
-
 pub struct Stack {
     pub api_url: String,
     /// Local Mercado Pago (point `MERCADOPAGO_API_BASE_URL` here; control API under `/_sandbox`).
@@ -110,7 +89,7 @@ pub struct Stack {
     pub env: BTreeMap<String, BTreeMap<String, String>>,
     states: BTreeMap<String, &'static AppState>,
     operator: &'static AppState,
-    inner: Arc<Inner>,
+    inner: Arc<Running>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -391,7 +370,7 @@ impl Stack {
             &endpoints,
             clock.clone(),
         )));
-        let inner = Arc::new(Inner {
+        let inner = Arc::new(Running {
             template,
             stack_name: options.stack_name.clone(),
             dynamodb: Mutex::new(dynamodb),
@@ -500,56 +479,6 @@ impl Stack {
         }
         self.inner.moto.lock().await.stop().await;
         self.inner.dynamodb.lock().await.stop().await;
-    }
-}
-
-impl Inner {
-    /// Stops an emulator (fault injection; `POST /_local/emulators/{name}/stop`).
-    pub async fn stop_emulator(&self, kind: Kind) {
-        self.emulator(kind).lock().await.stop().await;
-    }
-
-    /// Starts an emulator again and re-creates what lived in its memory.
-    pub async fn start_emulator(&self, kind: Kind) -> Result<(), StackError> {
-        self.emulator(kind).lock().await.start().await?;
-        match kind {
-            Kind::Moto => {
-                let mut physical = self.physical.lock().await;
-                provision::provision_queues(
-                    &self.template,
-                    &self.stack_name,
-                    &self.admin_sqs,
-                    &mut physical,
-                )
-                .await?;
-                crate::email_events::provision(
-                    &self.template,
-                    &self.stack_name,
-                    &self.admin_sns,
-                    &self.admin_ses,
-                    &mut physical,
-                )
-                .await?;
-            }
-            Kind::DynamoDbLocal => {
-                provision::provision(
-                    &self.template,
-                    &self.stack_name,
-                    &self.admin_dynamodb,
-                    &self.admin_sqs,
-                    &self.admin_secrets,
-                )
-                .await?;
-            }
-        }
-        Ok(())
-    }
-
-    fn emulator(&self, kind: Kind) -> &Mutex<Emulator> {
-        match kind {
-            Kind::DynamoDbLocal => &self.dynamodb,
-            Kind::Moto => &self.moto,
-        }
     }
 }
 

@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 use super::model::MerchantOrder;
 use super::notify::{self, Delivery, Kind, Which};
 use super::outcome;
-use super::payment_input::{payer_json, payment_type, test_card};
-use super::payments::{insert_payment, NewPayment};
+use super::payment_input::{payer_json, payment_type, test_card, NewPayment};
+use super::payments::insert_payment;
 use super::store::Store;
 use super::wire::{ApiError, Collector};
 

@@ -4,10 +4,32 @@
 use serde_json::{json, Value};
 
 use super::outcome::{self, Outcome};
-use super::payments::NewPayment;
 use super::store::Store;
 use super::wire::{amount_string, cents, random_id, snake_case_keys, ApiError};
 use super::Config;
+
+/// Everything a new payment needs, whichever way it was made (a `POST /v1/payments` body here,
+/// a Checkout Pro payment in `checkout_pay.rs`); `payments::insert_payment` stores it.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub amount: i64,
+    pub currency_id: String,
+    pub description: Value,
+    pub payment_method_id: String,
+    pub payment_type_id: String,
+    pub installments: i64,
+    pub payer: Value,
+    pub external_reference: Value,
+    pub notification_url: Option<String>,
+    pub metadata: Value,
+    pub additional_info: Value,
+    pub order_id: Option<i64>,
+    pub card: Value,
+    pub outcome: Outcome,
+    pub capture: bool,
+    pub binary_mode: bool,
+    pub statement_descriptor: Value,
+}
 
 pub fn from_request(
     store: &mut Store,

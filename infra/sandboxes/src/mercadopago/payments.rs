@@ -11,32 +11,9 @@ use time::OffsetDateTime;
 
 use super::model::Payment;
 use super::notify::{self, Which};
-use super::outcome::Outcome;
-use super::payment_input;
+use super::payment_input::{self, NewPayment};
 use super::store::{fingerprint, Replay, SharedState, Store};
 use super::wire::{cents, idempotency_key, parse_body, ApiError, Collector};
-
-/// Everything a new payment needs, whichever way it was made.
-#[derive(Debug, Clone)]
-pub struct NewPayment {
-    pub amount: i64,
-    pub currency_id: String,
-    pub description: Value,
-    pub payment_method_id: String,
-    pub payment_type_id: String,
-    pub installments: i64,
-    pub payer: Value,
-    pub external_reference: Value,
-    pub notification_url: Option<String>,
-    pub metadata: Value,
-    pub additional_info: Value,
-    pub order_id: Option<i64>,
-    pub card: Value,
-    pub outcome: Outcome,
-    pub capture: bool,
-    pub binary_mode: bool,
-    pub statement_descriptor: Value,
-}
 
 /// Stores a new payment and returns its id.
 pub fn insert_payment(
