@@ -3,8 +3,8 @@
 //! instead (see README). Operators act on any project, so nothing here is tenant-scoped.
 
 use super::{view, NewProject, ProjectPatch};
-use crate::error::{ApiError, FieldError};
-use crate::http::{json, ApiRequest};
+use crate::error::ApiError;
+use crate::http::{json, page, ApiRequest};
 use crate::ids::ProjectId;
 use crate::tenancy::project;
 use crate::AppState;
@@ -84,30 +84,7 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
             )
         }
         "GET /admin/projects" => {
-            let limit = match req.query("limit")? {
-                None => 50,
-                Some(raw) => raw
-                    .parse::<i32>()
-                    .ok()
-                    .filter(|l| (1..=100).contains(l))
-                    .ok_or_else(|| {
-                        ApiError::validation(vec![FieldError::new(
-                            "limit",
-                            "invalid",
-                            "must be 1 to 100",
-                        )])
-                    })?,
-            };
-            let after = match req.query("cursor")? {
-                None => None,
-                Some(c) => Some(c.parse::<ProjectId>().map_err(|_| {
-                    ApiError::validation(vec![FieldError::new(
-                        "cursor",
-                        "invalid",
-                        "is not a cursor from this list",
-                    )])
-                })?),
-            };
+            let (limit, after) = page::params::<crate::ids::Project>(&req)?;
             let (projects, next) = project::list(state, after.as_ref(), limit).await?;
             let page = super::AdminProjectList {
                 data: projects.iter().map(view).collect(),

@@ -40,7 +40,7 @@ pub fn define(d: &mut Document) {
 fn limit() -> Value {
     query(
         "limit",
-        "Page size, 1 to 100",
+        "Page size, 1 to 100 (default 50)",
         json!({"type": "integer", "minimum": 1, "maximum": 100}),
     )
 }

@@ -4,6 +4,7 @@
 //! handlers need (route key, path parameters, request id, bounded JSON parsing) and
 //! [`respond`] turns a handler's `Result` into exactly one HTTP response, problem+json on error.
 
+pub mod page;
 mod request;
 mod response;
 pub mod strict;

@@ -14,12 +14,9 @@ use super::model::{Channel, Notification, Status};
 use super::store;
 use crate::db::{self, storage_error};
 use crate::error::{ApiError, FieldError};
-use crate::http::ApiRequest;
+use crate::http::{page, ApiRequest};
 use crate::ids::{NotificationId, ProjectId};
 use crate::AppState;
-
-const DEFAULT_LIMIT: i32 = 50;
-const MAX_LIMIT: i32 = 100;
 
 /// The statuses `status=failed` stands for: every way a notification ended without reaching
 /// the recipient. `complained` is not one: the message was delivered (then reported as spam).
@@ -41,7 +38,7 @@ impl Filter {
     pub fn from_request(req: &ApiRequest) -> Result<Self, ApiError> {
         let mut errors = Vec::new();
         let mut filter = Filter {
-            limit: DEFAULT_LIMIT,
+            limit: page::DEFAULT_LIMIT,
             ..Filter::default()
         };
         if let Some(s) = req.query("status")? {
@@ -73,18 +70,8 @@ impl Filter {
                 errors.push(FieldError::new("to", "invalid", "must not be before from"));
             }
         }
-        if let Some(raw) = req.query("limit")? {
-            match raw.parse::<i32>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => filter.limit = n,
-                _ => errors.push(FieldError::new("limit", "invalid", "1 to 100")),
-            }
-        }
-        if let Some(raw) = req.query("cursor")? {
-            match raw.parse() {
-                Ok(id) => filter.cursor = Some(id),
-                Err(_) => errors.push(FieldError::new("cursor", "invalid", "not a cursor")),
-            }
-        }
+        filter.limit = page::limit(req, &mut errors)?;
+        filter.cursor = page::cursor(req, &mut errors)?;
         if errors.is_empty() {
             Ok(filter)
         } else {

@@ -7,8 +7,10 @@ use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::http::page;
+
 use super::templates_store::{self as tpl, check_name};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::http::{json, ApiRequest};
 use crate::templates::{self, TemplateContent};
 use crate::tenancy::guard::protected_prefetched;
@@ -105,16 +107,11 @@ async fn list_templates(
     caller: &Caller,
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let limit = match req.query("limit")? {
-        None => 50,
-        Some(raw) => raw
-            .parse::<i32>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| {
-                ApiError::validation(vec![FieldError::new("limit", "invalid", "1 to 100")])
-            })?,
-    };
+    let mut errors = Vec::new();
+    let limit = page::limit(req, &mut errors)?;
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
     let (heads, next) = tpl::list(state, &caller.project.id, req.query("cursor")?, limit).await?;
     let page = tpl::TemplateList {
         data: heads.iter().map(tpl::Head::summary).collect(),

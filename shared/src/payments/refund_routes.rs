@@ -4,11 +4,12 @@
 use super::model::Payment;
 use super::provider::ProviderError;
 use super::refunds::{self, Refund};
-use super::request::{load, page_params, provider_failure, provider_key};
+use super::request::{load, provider_failure, provider_key};
 use super::status::Status;
 use super::{creds, sync};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, FieldError};
+use crate::http::page;
 use crate::http::{json, ApiRequest};
 use crate::ids::{self, RefundId};
 use crate::tenancy::Caller;
@@ -171,11 +172,7 @@ pub(super) async fn list(
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
     let p = load(state, caller, req).await?;
-    let mut errors = Vec::new();
-    let (limit, after) = page_params::<ids::Refund>(req, &mut errors)?;
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    let (limit, after) = page::params::<ids::Refund>(req)?;
     let (refunds, next) =
         refunds::list(state, &caller.project.id, &p.id, limit, after.as_ref()).await?;
     let page = refunds::RefundList {

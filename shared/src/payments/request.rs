@@ -5,7 +5,7 @@
 use super::model::Payment;
 use super::provider::ProviderError;
 use super::store;
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::http::ApiRequest;
 use crate::ids::PaymentId;
 use crate::tenancy::{idempotency, Caller};
@@ -65,37 +65,4 @@ pub(super) fn provider_failure(e: ProviderError) -> ApiError {
         )
         .with_member("provider_code", code),
     }
-}
-
-/// `limit` (1-100, default 25) and `cursor` (the last id of the previous page), the payments
-/// listings' conventions; problems are added to `errors`.
-pub(super) fn page_params<K: crate::ids::IdKind>(
-    req: &ApiRequest,
-    errors: &mut Vec<FieldError>,
-) -> Result<(i32, Option<crate::ids::Id<K>>), ApiError> {
-    let limit = match req.query("limit")? {
-        None => 25,
-        Some(l) => match l.parse::<i32>() {
-            Ok(n) if (1..=100).contains(&n) => n,
-            _ => {
-                errors.push(FieldError::new("limit", "out_of_range", "must be 1-100"));
-                25
-            }
-        },
-    };
-    let after = match req.query("cursor")? {
-        None => None,
-        Some(c) => match c.parse() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "cursor",
-                    "invalid",
-                    "is not a cursor from a previous page",
-                ));
-                None
-            }
-        },
-    };
-    Ok((limit, after))
 }

@@ -2,11 +2,12 @@
 
 use super::model::{CreatePayment, Mode, Payment};
 use super::provider::{CardCharge, NewPayment, PaymentProvider, ProviderError};
-use super::request::{load, page_params, provider_failure, provider_key};
+use super::request::{load, provider_failure, provider_key};
 use super::status::{Attempts, Status};
 use super::{creds, intake, refund_routes, store, sync};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, FieldError};
+use crate::http::page;
 use crate::http::{json, ApiRequest};
 use crate::tenancy::guard::protected;
 use crate::tenancy::usage::{self, Metric};
@@ -219,7 +220,8 @@ async fn list(
             }
         },
     };
-    let (limit, after) = page_params::<crate::ids::Payment>(req, &mut errors)?;
+    let limit = page::limit(req, &mut errors)?;
+    let after = page::cursor::<crate::ids::Payment>(req, &mut errors)?;
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

@@ -5,11 +5,10 @@
 
 use crate::db::{self, storage_error, Item};
 use crate::error::{ApiError, FieldError};
-use crate::http::ApiRequest;
+use crate::http::{page, ApiRequest};
 use crate::AppState;
 
-pub const DEFAULT_LIMIT: i32 = 50;
-pub const MAX_LIMIT: i32 = 100;
+pub use crate::http::page::MAX_LIMIT;
 const MAX_PAGES: usize = 20;
 
 /// The common query parameters: `since`, `until` (RFC 3339), `limit`, `cursor`.
@@ -40,33 +39,8 @@ fn time_param(req: &ApiRequest, name: &str) -> Result<Option<u64>, ApiError> {
 
 impl Window {
     pub fn from_request<K: crate::ids::IdKind>(req: &ApiRequest) -> Result<Self, ApiError> {
-        let limit = match req.query("limit")? {
-            None => DEFAULT_LIMIT,
-            Some(raw) => raw
-                .parse::<i32>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| {
-                    ApiError::validation(vec![FieldError::new(
-                        "limit",
-                        "invalid",
-                        format!("must be 1 to {MAX_LIMIT}"),
-                    )])
-                })?,
-        };
-        let cursor = match req.query("cursor")? {
-            None => None,
-            Some(raw) => {
-                raw.parse::<crate::ids::Id<K>>().map_err(|_| {
-                    ApiError::validation(vec![FieldError::new(
-                        "cursor",
-                        "invalid",
-                        "not a cursor from a previous page",
-                    )])
-                })?;
-                Some(raw.to_owned())
-            }
-        };
+        let (limit, cursor) = page::params::<K>(req)?;
+        let cursor = cursor.map(|id| id.to_string());
         let since_ms = time_param(req, "since")?.unwrap_or(0);
         let until_ms = time_param(req, "until")?.unwrap_or((1u64 << 48) - 1);
         // A reversed range is the client's mistake (DynamoDB would refuse the key condition).
