@@ -18,6 +18,7 @@ pub mod http;
 pub mod ids;
 pub mod inbound;
 pub mod notifications;
+pub mod paging;
 pub mod payments;
 pub mod runtime;
 pub mod ses;

@@ -3,6 +3,7 @@
 use crate::db::{self, Item};
 use crate::error::ApiError;
 use crate::ids::{DeliveryId, EventId, ProjectId};
+use crate::paging::{self, Source, Window};
 use crate::AppState;
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +63,29 @@ pub fn from_item(project: &ProjectId, item: Item, now_s: i64) -> Result<Option<E
     }
     let e: Event = db::from_item(item)?;
     Ok((e.project_id == *project).then_some(e))
+}
+
+/// A page of the project's events, newest first, of one type or all; expired ones left out.
+pub async fn list(
+    state: &AppState,
+    project: &ProjectId,
+    event_type: Option<&str>,
+    window: &Window,
+) -> Result<(Vec<Event>, Option<String>), ApiError> {
+    let source = Source {
+        table_pk: pk(project),
+        index: event_type.map(|t| ("gsi1", type_index_pk(project, t))),
+        status: None,
+    };
+    let (items, cursor) = paging::page::<crate::ids::Event>(state, source, window).await?;
+    let now = state.clock.now().unix_timestamp();
+    let mut found = Vec::new();
+    for item in items {
+        if let Some(e) = from_item(project, item, now)? {
+            found.push(e);
+        }
+    }
+    Ok((found, cursor))
 }
 
 pub async fn get(

@@ -8,6 +8,7 @@
 use crate::db::{self, storage_error, Item};
 use crate::error::ApiError;
 use crate::ids::{DeliveryId, EndpointId, EventId, ProjectId};
+use crate::paging::{self, Source, Window};
 use crate::AppState;
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +141,42 @@ pub fn from_item(
     }
     let d: Delivery = db::from_item(item)?;
     Ok((d.project_id == *project).then_some(d))
+}
+
+/// Which deliveries a listing wants: one endpoint's, one status, both or neither.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    pub endpoint: Option<&'a EndpointId>,
+    pub status: Option<&'a str>,
+}
+
+/// A page of the project's deliveries, newest first; expired ones left out. An endpoint's go
+/// through its index (status filtered there), a status alone through the status index.
+pub async fn list(
+    state: &AppState,
+    project: &ProjectId,
+    filter: Filter<'_>,
+    window: &Window,
+) -> Result<(Vec<Delivery>, Option<String>), ApiError> {
+    let (index, status) = match (filter.endpoint, filter.status) {
+        (Some(e), s) => (Some(("gsi1", endpoint_index_pk(project, e))), s),
+        (None, Some(s)) => (Some(("gsi2", status_index_pk(project, s))), None),
+        (None, None) => (None, None),
+    };
+    let source = Source {
+        table_pk: pk(project),
+        index,
+        status,
+    };
+    let (items, cursor) = paging::page::<crate::ids::Delivery>(state, source, window).await?;
+    let now = state.clock.now().unix_timestamp();
+    let mut found = Vec::new();
+    for item in items {
+        if let Some(d) = from_item(project, item, now)? {
+            found.push(d);
+        }
+    }
+    Ok((found, cursor))
 }
 
 pub async fn get(

@@ -3,11 +3,11 @@
 
 use super::deliveries::{self, Delivery, PENDING, STATUSES};
 use super::endpoints;
-use super::listing::{self, Source, Window};
 use super::{queue, schedule};
 use crate::error::{ApiError, FieldError};
 use crate::http::{json, ApiRequest};
 use crate::ids::{DeliveryId, EndpointId, EventId};
+use crate::paging::Window;
 use crate::tenancy::Caller;
 use crate::AppState;
 use http::StatusCode;
@@ -49,7 +49,6 @@ pub async fn list(
         Some(_) => return Err(invalid("status", "must be pending, succeeded or failed")),
         None => None,
     };
-    let now = state.clock.now().unix_timestamp();
     let keep = |d: &Delivery| {
         endpoint.is_none_or(|e| d.endpoint_id == e)
             && status.as_deref().is_none_or(|s| d.status == s)
@@ -72,33 +71,12 @@ pub async fn list(
         };
         return json(StatusCode::OK, &page);
     }
-    let mut values = crate::db::Item::new();
-    let (index, filter) = match (endpoint, &status) {
-        (Some(e), Some(s)) => {
-            values.insert(":status".into(), crate::db::s(s));
-            (
-                Some(("gsi1", deliveries::endpoint_index_pk(&p, &e))),
-                Some(("#st = :status".to_owned(), values)),
-            )
-        }
-        (Some(e), None) => (Some(("gsi1", deliveries::endpoint_index_pk(&p, &e))), None),
-        (None, Some(s)) => (Some(("gsi2", deliveries::status_index_pk(&p, s))), None),
-        (None, None) => (None, None),
+    let filter = deliveries::Filter {
+        endpoint: endpoint.as_ref(),
+        status: status.as_deref(),
     };
-    let source = Source {
-        table_pk: deliveries::pk(&p),
-        index,
-        filter,
-    };
-    let (items, cursor) = listing::page::<crate::ids::Delivery>(state, source, &window).await?;
-    let mut found = Vec::new();
-    for item in items {
-        if let Some(d) = deliveries::from_item(&p, item, now)? {
-            if keep(&d) {
-                found.push(d);
-            }
-        }
-    }
+    let (mut found, cursor) = deliveries::list(state, &p, filter, &window).await?;
+    found.retain(|d| keep(d));
     let page = deliveries::DeliveryList {
         data: found.iter().map(|d| deliveries::view(d, None)).collect(),
         next_cursor: cursor,

@@ -5,12 +5,12 @@ use super::emit::{self, Target};
 use super::endpoint_changes::{self, Change};
 use super::endpoints::{self, Endpoint, StoredSecret};
 use super::filter::EventFilter;
-use super::listing::{self, Source, Window};
 use super::signing::WebhookSecret;
 use super::{queue, send, ssrf};
 use crate::error::{ApiError, FieldError};
 use crate::http::{json, no_content, ApiRequest};
 use crate::ids::EndpointId;
+use crate::paging::Window;
 use crate::tenancy::Caller;
 use crate::AppState;
 use http::StatusCode;
@@ -337,23 +337,17 @@ pub async fn recover(
     let mut window = Window {
         since_ms: u64::try_from(since.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
         until_ms: u64::try_from(now_ms).unwrap_or(0),
-        limit: listing::MAX_LIMIT,
+        limit: crate::paging::MAX_LIMIT,
         cursor: None,
     };
     let mut recovered = Vec::new();
     loop {
-        let mut values = crate::db::Item::new();
-        values.insert(":failed".into(), crate::db::s(FAILED));
-        let source = Source {
-            table_pk: deliveries::pk(&p),
-            index: Some(("gsi1", deliveries::endpoint_index_pk(&p, &e.id))),
-            filter: Some(("#st = :failed".into(), values)),
+        let failed = deliveries::Filter {
+            endpoint: Some(&e.id),
+            status: Some(FAILED),
         };
-        let (items, cursor) = listing::page::<crate::ids::Delivery>(state, source, &window).await?;
-        for item in items {
-            let Some(d) = deliveries::from_item(&p, item, now.unix_timestamp())? else {
-                continue;
-            };
+        let (found, cursor) = deliveries::list(state, &p, failed, &window).await?;
+        for d in found {
             let mut next = d.clone();
             next.status = PENDING.into();
             next.round = 0;

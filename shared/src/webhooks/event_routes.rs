@@ -5,12 +5,11 @@ use super::deliveries::{self, DeliveryView};
 use super::emit;
 use super::endpoints::Endpoint;
 use super::filter::EventType;
-use super::listing::{self, Source, Window};
-use crate::db;
 use crate::error::ApiError;
 use crate::events::store::{self, Event};
 use crate::http::{json, ApiRequest};
 use crate::ids::EventId;
+use crate::paging::Window;
 use crate::tenancy::{idempotency, Caller};
 use crate::AppState;
 use http::StatusCode;
@@ -118,35 +117,23 @@ pub async fn list(
 ) -> Result<Response<Body>, ApiError> {
     let p = &caller.project.id;
     let window = Window::from_request::<crate::ids::Event>(req)?;
-    let index = match req.query("type")? {
-        Some(t) => {
-            let t = EventType::parse(t).map_err(|e| {
-                ApiError::validation(vec![crate::error::FieldError::new(
-                    "type",
-                    "invalid",
-                    e.to_string(),
-                )])
-            })?;
-            Some(("gsi1", store::type_index_pk(p, t.as_str())))
-        }
+    let event_type = match req.query("type")? {
+        Some(t) => Some(EventType::parse(t).map_err(|e| {
+            ApiError::validation(vec![crate::error::FieldError::new(
+                "type",
+                "invalid",
+                e.to_string(),
+            )])
+        })?),
         None => None,
     };
-    let source = Source {
-        table_pk: store::pk(p),
-        index,
-        filter: None,
-    };
-    let (items, cursor) = listing::page::<crate::ids::Event>(state, source, &window).await?;
-    let now = state.clock.now().unix_timestamp();
-    let mut found = Vec::new();
-    for item in items {
-        if db::expired(&item, now) {
-            continue;
-        }
-        if let Some(e) = store::from_item(p, item, now)? {
-            found.push(e);
-        }
-    }
+    let (found, cursor) = store::list(
+        state,
+        p,
+        event_type.as_ref().map(EventType::as_str),
+        &window,
+    )
+    .await?;
     let page = EventList {
         data: found.iter().map(|e| view(e, None)).collect(),
         next_cursor: cursor,

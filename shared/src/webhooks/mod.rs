@@ -13,7 +13,6 @@ pub mod endpoint_routes;
 pub mod endpoints;
 pub mod event_routes;
 pub mod filter;
-pub mod listing;
 pub mod queue;
 pub mod schedule;
 pub mod send;

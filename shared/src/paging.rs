@@ -1,7 +1,10 @@
 //! Cursor-paginated, time-bounded listings inside one project's partition (never a scan).
 //!
 //! Ids are ULIDs, so a time range is a `BETWEEN` on the id sort key; newest first. The cursor is
-//! the last id returned: the next page starts strictly after it.
+//! the last id returned: the next page starts strictly after it. [`Window`] is what a request
+//! asks for; [`page`] is crate-private: stores call it with the keys they own and expose typed
+//! `list(project, filter, window)` functions (`events::store::list`, `webhooks::deliveries::list`),
+//! so no public function takes a raw key.
 
 use crate::db::{self, storage_error, Item};
 use crate::error::{ApiError, FieldError};
@@ -66,15 +69,16 @@ impl Window {
     }
 }
 
-/// Where to look: the base table or an index whose sort key is the id too.
-pub struct Source<'a> {
+/// Where to look: the base table or an index whose sort key is the id too, and optionally
+/// only items whose `status` is one value.
+pub(crate) struct Source<'a> {
     pub table_pk: String,
     pub index: Option<(&'a str, String)>,
-    pub filter: Option<(String, Item)>,
+    pub status: Option<&'a str>,
 }
 
 /// One page of items and the cursor for the next (if any).
-pub async fn page<K: crate::ids::IdKind>(
+pub(crate) async fn page<K: crate::ids::IdKind>(
     state: &AppState,
     source: Source<'_>,
     w: &Window,
@@ -119,14 +123,11 @@ pub async fn page<K: crate::ids::IdKind>(
         if let Some((name, _)) = source.index {
             q = q.index_name(name);
         }
-        if let Some((expr, values)) = &source.filter {
-            q = q.filter_expression(expr);
-            for (k, v) in values {
-                q = q.expression_attribute_values(k, v.clone());
-            }
-            if expr.contains("#st") {
-                q = q.expression_attribute_names("#st", "status");
-            }
+        if let Some(status) = source.status {
+            q = q
+                .filter_expression("#st = :st")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":st", db::s(status));
         }
         let res = q.send().await.map_err(storage_error)?;
         out.extend(res.items.unwrap_or_default());
