@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod functions;
 pub mod health;
 pub mod http;
 pub mod ids;

@@ -1,6 +1,9 @@
 //! Lambda `health`: dependency health checks and the API's catch-all 404.
 
+/// What this binary runs: its entry in `mostrador::functions`, found at compile time.
+const ENTRY: mostrador::functions::Entry = mostrador::functions::named(env!("CARGO_BIN_NAME"));
+
 #[tokio::main]
 async fn main() -> Result<(), mostrador::runtime::Error> {
-    mostrador::runtime::run_http(mostrador::health::routes::handler).await
+    ENTRY.serve().await
 }

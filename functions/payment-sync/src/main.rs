@@ -1,6 +1,9 @@
 //! Lambda `payment-sync`: PaymentsQueue consumer: re-fetches payments from Mercado Pago and applies their status.
 
+/// What this binary runs: its entry in `mostrador::functions`, found at compile time.
+const ENTRY: mostrador::functions::Entry = mostrador::functions::named(env!("CARGO_BIN_NAME"));
+
 #[tokio::main]
 async fn main() -> Result<(), mostrador::runtime::Error> {
-    mostrador::runtime::run_sqs(mostrador::payments::sync::handler).await
+    ENTRY.serve().await
 }

@@ -1,6 +1,9 @@
 //! Lambda `project`: `GET /v1/project`.
 
+/// What this binary runs: its entry in `mostrador::functions`, found at compile time.
+const ENTRY: mostrador::functions::Entry = mostrador::functions::named(env!("CARGO_BIN_NAME"));
+
 #[tokio::main]
 async fn main() -> Result<(), mostrador::runtime::Error> {
-    mostrador::runtime::run_http(mostrador::tenancy::routes::handler).await
+    ENTRY.serve().await
 }

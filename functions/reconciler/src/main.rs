@@ -1,6 +1,9 @@
 //! Lambda `reconciler`: Every 5 minutes: re-checks payments pending too long (lost notifications).
 
+/// What this binary runs: its entry in `mostrador::functions`, found at compile time.
+const ENTRY: mostrador::functions::Entry = mostrador::functions::named(env!("CARGO_BIN_NAME"));
+
 #[tokio::main]
 async fn main() -> Result<(), mostrador::runtime::Error> {
-    mostrador::runtime::run_schedule(mostrador::payments::reconcile::handler).await
+    ENTRY.serve().await
 }

@@ -8,7 +8,6 @@ pub mod banner;
 pub mod demo;
 mod email_events;
 pub mod emulators;
-pub mod functions;
 pub mod gateway;
 pub mod iam;
 mod mail;

@@ -2,7 +2,6 @@
 //! function (each from its own resolved environment), the gateway and the SQS pollers.
 
 use crate::emulators::{free_port, Emulator, EmulatorError, Kind, Storage};
-use crate::functions::{self, Entry};
 use crate::gateway::{RouteTable, RouteTarget};
 use crate::outage::Switch;
 use crate::pollers::Poller;
@@ -10,6 +9,7 @@ use crate::provision::{self, ProvisionError, REGION};
 use crate::running::Running;
 use crate::template::{Template, TemplateError};
 use aws_config::BehaviorVersion;
+use mostrador::functions::{self, Entry};
 use mostrador::state::Endpoints;
 use mostrador::{AppState, Clock, Config};
 use std::collections::BTreeMap;
@@ -306,7 +306,7 @@ impl Stack {
                 clock.clone(),
             )));
             let entry = functions::lookup(&function.binary).ok_or_else(|| {
-                fail("template.yaml declares it but devstack::functions has no handler".into())
+                fail("template.yaml declares it but mostrador::functions has no entry".into())
             })?;
             match entry {
                 Entry::Http { handler, .. } => {

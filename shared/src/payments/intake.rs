@@ -219,3 +219,14 @@ impl Default for Ack {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `handle` serves `ROUTES[0]` and answers `route_not_found` to anything else.
+    #[test]
+    fn the_one_route_is_the_one_dispatched() {
+        assert_eq!(ROUTES.len(), 1);
+    }
+}

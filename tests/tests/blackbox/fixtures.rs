@@ -3,8 +3,8 @@
 
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
+use mostrador::functions::{lookup, Entry};
 use mostrador::http::respond;
-use mostrador_devstack::functions::{lookup, Entry};
 use mostrador_tests::{dedicated, repo_root};
 use std::convert::Infallible;
 

@@ -7,7 +7,7 @@
 use super::notifications_support::{email_project, put_template, send, wait_status};
 use super::payments::{checkout, create, mp_project, pay};
 use super::webhooks::{create_endpoint, get_json, post_event, script, unique_path};
-use mostrador_devstack::functions::BINARIES;
+use mostrador::functions::FUNCTIONS;
 use mostrador_devstack::iam::{decisions, denial_report};
 use mostrador_tests::{client, dedicated, TestStack};
 use reqwest::Method;
@@ -155,7 +155,7 @@ async fn every_function_runs_under_its_iam_policy() {
     run_schedule(&t, "reconciler").await;
 
     // Background functions finish on their own time: wait until all 14 show up (or time out).
-    let all: BTreeSet<String> = BINARIES.iter().map(|b| b.to_string()).collect();
+    let all: BTreeSet<String> = FUNCTIONS.iter().map(|f| f.name.to_owned()).collect();
     for _ in 0..150 {
         if exercised().is_superset(&all) {
             break;

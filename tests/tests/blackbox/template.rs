@@ -1,6 +1,7 @@
-//! `template.yaml`, `functions/`, the devstack's handler table and `Config` must agree.
+//! `template.yaml`, `functions/`, the function table (`mostrador::functions`) and `Config` must
+//! agree.
 
-use mostrador_devstack::functions::{lookup, Entry, BINARIES};
+use mostrador::functions::{lookup, Entry, FUNCTIONS};
 use mostrador_devstack::template::Template;
 use mostrador_tests::repo_root;
 use serde_norway::Value;
@@ -23,14 +24,39 @@ fn every_function_folder_is_deployed_and_has_a_handler() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     let deployed: BTreeSet<String> = t.functions.iter().map(|f| f.binary.clone()).collect();
-    let registered: BTreeSet<String> = BINARIES.iter().map(|b| b.to_string()).collect();
     assert_eq!(folders, deployed, "functions/ vs template.yaml");
+    let declared: Vec<&str> = t.functions.iter().map(|f| f.binary.as_str()).collect();
+    let listed: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
     assert_eq!(
-        registered, deployed,
-        "devstack::functions::BINARIES vs template.yaml"
+        listed, declared,
+        "mostrador::functions vs template.yaml (same functions, same order)"
     );
     for binary in &deployed {
         assert!(lookup(binary).is_some(), "{binary} has no handler");
+    }
+}
+
+/// Each binary runs the handler the table gives its name (the one the devstack serves), so the
+/// handlers agree and not only the names: `main.rs` looks itself up by its cargo binary name,
+/// which is its folder's name.
+#[test]
+fn every_binary_serves_its_table_entry() {
+    for function in template().functions {
+        let dir = repo_root().join("functions").join(&function.binary);
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{}\"", function.binary))
+                && !manifest.contains("[[bin]]"),
+            "functions/{0}: the package (and so the binary) must be named {0}",
+            function.binary
+        );
+        let main = std::fs::read_to_string(dir.join("src/main.rs")).unwrap();
+        assert!(
+            main.contains("mostrador::functions::named(env!(\"CARGO_BIN_NAME\"))")
+                && main.contains("ENTRY.serve()"),
+            "functions/{}/src/main.rs must serve its entry of mostrador::functions",
+            function.binary
+        );
     }
 }
 
