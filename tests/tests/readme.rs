@@ -35,10 +35,6 @@ const NOT_RUN: &[(&str, &str)] = &[
         "the admin CLI is `cargo run` from a checkout with `.dev/env` from `make dev`; its commands are the admin API's, which the black-box suite covers",
     ),
     (
-        "make openapi",
-        "rewrites the committed contract with what the code builds; the black-box test openapi::committed_outputs_are_what_the_code_builds compares the two with the same functions",
-    ),
-    (
         "sam deploy",
         "deploys to AWS: needs an account and the network",
     ),
