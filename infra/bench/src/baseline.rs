@@ -1,7 +1,7 @@
 //! Before/after: `BENCH_SAVE_BASELINE=<label> make bench` keeps a run's figures in
 //! `infra/bench/baseline.json`; every later report compares itself with them.
 
-use crate::Results;
+use crate::results::Results;
 use serde_json::{json, Map, Value};
 use std::fmt::Write;
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! Renders `docs/benchmarks.md` from the measurements, including the cost model.
 
-use crate::{Calls, Results};
+use crate::calls::Calls;
+use crate::results::Results;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::process::Command;
@@ -33,7 +34,8 @@ fn cpu_model() -> String {
 
 /// The `[profile.release]` settings of the root `Cargo.toml`, as `key = value` pairs.
 fn release_profile() -> String {
-    let text = std::fs::read_to_string(crate::root().join("Cargo.toml")).unwrap_or_default();
+    let text =
+        std::fs::read_to_string(crate::workspace::root().join("Cargo.toml")).unwrap_or_default();
     text.lines()
         .skip_while(|l| l.trim() != "[profile.release]")
         .skip(1)
@@ -259,7 +261,7 @@ pub fn render(r: &Results, notes: &[String], before: Option<&serde_json::Value>)
     let labels = r.routes.iter().filter(|r| r.hot).flat_map(|route| {
         let keyed = route
             .keyed
-            .then(|| format!("{}{}", route.label, crate::NO_KEY));
+            .then(|| format!("{}{}", route.label, crate::route::NO_KEY));
         std::iter::once(route.label.clone()).chain(keyed)
     });
     for label in labels {
@@ -311,7 +313,7 @@ pub fn render(r: &Results, notes: &[String], before: Option<&serde_json::Value>)
     render_cost(&mut o, r);
     // The tuning notes are hand-written (they explain choices and the targets still missed);
     // everything above is measured by this run.
-    let notes = std::fs::read_to_string(crate::root().join("infra/bench/notes.md"))
+    let notes = std::fs::read_to_string(crate::workspace::root().join("infra/bench/notes.md"))
         .unwrap_or_else(|e| format!("(infra/bench/notes.md unreadable: {e})\n"));
     let _ = writeln!(o, "\n{}", notes.trim_end());
     o
