@@ -1,5 +1,5 @@
 //! `POST /v1/events`, `GET /v1/events/{event_id}`, `GET /v1/events` (served by the `webhooks`
-//! function, see `webhooks::api`).
+//! function, see `webhooks::routes`).
 
 use super::deliveries::{self, DeliveryView};
 use super::emit;
@@ -55,7 +55,7 @@ pub struct EventAccepted<'a> {
 }
 
 /// `POST /v1/events`. `endpoints`: the project's endpoints, read beside the rate limit (see
-/// `webhooks::api`). The delivery messages are sent while the idempotent answer is stored.
+/// `webhooks::routes`). The delivery messages are sent while the idempotent answer is stored.
 pub async fn create(
     state: &AppState,
     caller: &Caller,

@@ -1,9 +1,19 @@
-//! Outbound webhooks, the pure parts: Standard Webhooks signatures ([`signing`]), event type
-//! filters ([`filter`]), the retry schedule ([`schedule`]) and the SSRF-guarded HTTP client
-//! ([`ssrf`]). The dispatcher function wires them to storage and the queue.
+//! Webhooks: publishing an event (store it, fan it out to the project's matching endpoints as one
+//! delivery each) and delivering it as signed, retried Standard Webhooks requests.
+//!
+//! - The `webhooks` function: [`routes`] dispatches to [`event_routes`] (`/v1/events`),
+//!   [`endpoint_routes`] (`/v1/webhook-endpoints`, with [`endpoint_changes`] for field-level
+//!   updates and secret rotation) and [`delivery_routes`] (`/v1/webhook-deliveries`).
+//! - Publishing: [`emit()`] (every module's way to announce an event), [`filter`] (event types and
+//!   patterns).
+//! - Storage: [`endpoints`], [`deliveries`] (items, views, listings), [`queue`] (the versioned
+//!   DeliveriesQueue message).
+//! - Delivering: [`dispatch`] (the dispatcher function: one attempt, its result, the next
+//!   schedule), [`send`] + [`ssrf`] (the guarded HTTP client), [`signing`], [`schedule`] (retry
+//!   backoff), [`sweep`] (the retry sweeper function: attempts due beyond SQS's 15-minute delay
+//!   cap, lost messages), [`alert`] (the e-mail when an endpoint is disabled).
 
 pub mod alert;
-pub mod api;
 pub mod deliveries;
 pub mod delivery_routes;
 pub mod dispatch;
@@ -14,6 +24,7 @@ pub mod endpoints;
 pub mod event_routes;
 pub mod filter;
 pub mod queue;
+pub mod routes;
 pub mod schedule;
 pub mod send;
 pub mod signing;

@@ -104,6 +104,6 @@ mod tests {
 
     #[test]
     fn routes_are_what_the_match_dispatches() {
-        crate::functions::assert_routes_dispatched(ROUTES, include_str!("api.rs"));
+        crate::functions::assert_routes_dispatched(ROUTES, include_str!("routes.rs"));
     }
 }
