@@ -184,6 +184,15 @@ impl ApiError {
         err
     }
 
+    /// Keeps the cause of a non-internal problem for the log (never rendered to the client).
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.0.source = Some(source.into());
+        self
+    }
+
     pub fn with_header(mut self, name: HeaderName, value: impl TryInto<HeaderValue>) -> Self {
         if let Ok(value) = value.try_into() {
             self.0.headers.push((name, value));

@@ -23,6 +23,22 @@ pub enum MessageError {
     Permanent(String),
 }
 
+/// The SQS edge for storage: nothing about storage is the message's fault, so every kind comes
+/// back for another try, with its cause (kind and SDK error) in the message.
+impl From<crate::db::StorageError> for MessageError {
+    fn from(err: crate::db::StorageError) -> Self {
+        Self::Transient(crate::telemetry::error_chain(&err))
+    }
+}
+
+/// A consumer step that failed with an API error (a store function that still returns one):
+/// transient, as every such failure has been, keeping its status, code, detail and cause.
+impl From<crate::error::ApiError> for MessageError {
+    fn from(err: crate::error::ApiError) -> Self {
+        Self::Transient(err.to_string())
+    }
+}
+
 /// One message's handler.
 pub type SqsHandler =
     fn(&'static AppState, SqsMessage) -> BoxFuture<'static, Result<(), MessageError>>;
@@ -78,6 +94,61 @@ pub async fn process_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_failures_are_transient_with_their_cause() {
+        use crate::db::{storage_error, StorageErrorKind};
+        use aws_sdk_dynamodb::config::http::HttpResponse;
+        use aws_sdk_dynamodb::error::SdkError;
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        use aws_smithy_types::error::ErrorMetadata;
+        for (code, kind) in [
+            ("ThrottlingException", StorageErrorKind::Throttled),
+            ("ServiceUnavailable", StorageErrorKind::Unavailable),
+            (
+                "ConditionalCheckFailedException",
+                StorageErrorKind::ConditionFailed,
+            ),
+            (
+                "TransactionCanceledException",
+                StorageErrorKind::TransactionConflict,
+            ),
+            ("ValidationException", StorageErrorKind::Other),
+        ] {
+            let meta = ErrorMetadata::builder()
+                .code(code)
+                .message("the cause")
+                .build();
+            let response = HttpResponse::new(
+                400.try_into().expect("a status"),
+                aws_smithy_types::body::SdkBody::empty(),
+            );
+            let err = storage_error(SdkError::service_error(
+                GetItemError::generic(meta),
+                response,
+            ));
+            assert_eq!(err.kind(), kind);
+            match MessageError::from(err) {
+                MessageError::Transient(m) => {
+                    assert!(m.starts_with(&format!("storage {kind}")), "{m}");
+                    assert!(m.contains(code), "{m}");
+                }
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn api_errors_are_transient_with_code_and_detail() {
+        let err = crate::ApiError::unavailable("provider_unavailable", "mercado pago is down");
+        match MessageError::from(err) {
+            MessageError::Transient(m) => {
+                assert!(m.contains("provider_unavailable"), "{m}");
+                assert!(m.contains("mercado pago is down"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn batch_response_serialises_in_lambdas_shape() {

@@ -47,6 +47,6 @@ pub async fn admit(state: &AppState) -> Result<bool, ApiError> {
     match result {
         Ok(_) => Ok(true),
         Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e)),
+        Err(e) => Err(storage_error(e).into()),
     }
 }

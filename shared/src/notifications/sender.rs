@@ -170,28 +170,22 @@ async fn put_back(
 async fn process(state: &AppState, message: &QueueMessage) -> Result<Step, MessageError> {
     let project_id = &message.project_id;
     let id = &message.notification_id;
-    let storage = |e: crate::ApiError| MessageError::Transient(format!("storage: {}", e.code()));
-    let Some(current) = store::get(state, project_id, id).await.map_err(storage)? else {
+    let Some(current) = store::get(state, project_id, id).await? else {
         tracing::warn!(notification_id = %id, "queued notification does not exist; dropped");
         return Ok(Step::Done);
     };
-    let project = crate::tenancy::project::get(state, project_id)
-        .await
-        .map_err(storage)?;
+    let project = crate::tenancy::project::get(state, project_id).await?;
     let active = project.as_ref().is_some_and(|p| p.active);
     // The account's e-mail rate is taken before the claim, so a refusal changes nothing.
     if active
         && current.status == super::model::Status::Pending
         && current.channel == Channel::Email
-        && !super::send_rate::admit(state).await.map_err(storage)?
+        && !super::send_rate::admit(state).await?
     {
         return Ok(Step::Throttled("ses_send_rate".into()));
     }
     let token = ulid::Ulid::new().to_string();
-    let Some(notification) = store::claim(state, project_id, id, &token)
-        .await
-        .map_err(storage)?
-    else {
+    let Some(notification) = store::claim(state, project_id, id, &token).await? else {
         return not_claimed(state, message).await.map(|()| Step::Done);
     };
     let outcome = match project {
@@ -211,22 +205,18 @@ async fn process(state: &AppState, message: &QueueMessage) -> Result<Step, Messa
                 .map_err(|e| {
                     // The claim stays `sending`: a redelivery will call it outcome_unknown
                     // rather than send again.
-                    MessageError::Transient(format!("record after send: {}", e.code()))
+                    MessageError::Transient(format!("record after send: {e}"))
                 })?;
             tracing::info!(notification_id = %id, "sent");
             Ok(Step::Done)
         }
         Outcome::Throttled(reason) => {
-            store::release(state, project_id, id, &token, &reason, false)
-                .await
-                .map_err(storage)?;
+            store::release(state, project_id, id, &token, &reason, false).await?;
             Ok(Step::Throttled(reason))
         }
         Outcome::Transient(reason) => {
             tracing::warn!(notification_id = %id, reason = %reason, "transient provider error");
-            store::release(state, project_id, id, &token, &reason, true)
-                .await
-                .map_err(storage)?;
+            store::release(state, project_id, id, &token, &reason, true).await?;
             Err(MessageError::Transient(reason))
         }
         Outcome::Permanent(reason) => fail(state, &notification, &token, &reason).await,
@@ -245,9 +235,7 @@ async fn fail(
     reason: &str,
 ) -> Result<Step, MessageError> {
     tracing::warn!(notification_id = %n.id, reason = %reason, "notification failed");
-    let failed = store::mark_failed(state, &n.project_id, &n.id, Some(token), reason)
-        .await
-        .map_err(|e| MessageError::Transient(format!("storage: {}", e.code())))?;
+    let failed = store::mark_failed(state, &n.project_id, &n.id, Some(token), reason).await?;
     if let Some(n) = failed {
         super::emit_failed(state, &n).await;
     }
@@ -257,28 +245,22 @@ async fn fail(
 /// The notification was not `pending`: already done, another copy is working, or a crash
 /// left it `sending`.
 async fn not_claimed(state: &AppState, message: &QueueMessage) -> Result<(), MessageError> {
-    let storage = |e: crate::ApiError| MessageError::Transient(format!("storage: {}", e.code()));
     let project_id = &message.project_id;
     let id = &message.notification_id;
-    let Some(current) = store::get(state, project_id, id).await.map_err(storage)? else {
+    let Some(current) = store::get(state, project_id, id).await? else {
         tracing::warn!(notification_id = %id, "queued notification does not exist; dropped");
         return Ok(());
     };
     if current.status != super::model::Status::Sending {
         return Ok(()); // Already sent, failed or beyond: a duplicate delivery.
     }
-    let claimed = store::claimed_at(state, project_id, id)
-        .await
-        .map_err(storage)?
-        .unwrap_or(0);
+    let claimed = store::claimed_at(state, project_id, id).await?.unwrap_or(0);
     if state.clock.now().unix_timestamp() - claimed < CLAIM_LEASE_SECONDS {
         return Err(MessageError::Transient(
             "another attempt is in progress".into(),
         ));
     }
-    let failed = store::mark_failed(state, project_id, id, None, "outcome_unknown")
-        .await
-        .map_err(storage)?;
+    let failed = store::mark_failed(state, project_id, id, None, "outcome_unknown").await?;
     if let Some(n) = failed {
         super::emit_failed(state, &n).await;
     }
@@ -298,7 +280,11 @@ async fn send(state: &AppState, project: &Project, n: &Notification) -> Outcome 
     let version = match version {
         Ok(Some(v)) => v,
         Ok(None) => return Outcome::Permanent("template_not_found".into()),
-        Err(e) => return Outcome::Transient(format!("storage: {}", e.code())),
+        Err(e) => {
+            // The reason is stored on the notification (public), so it names only the code.
+            tracing::warn!(error = %e, "template version not read");
+            return Outcome::Transient(format!("storage: {}", e.code()));
+        }
     };
     let Ok(content) = version.content() else {
         return Outcome::Permanent("template_unreadable".into());

@@ -182,10 +182,8 @@ pub fn handler(
         let Some(feedback) = parse(body).map_err(MessageError::Permanent)? else {
             return Ok(());
         };
-        apply(state, feedback)
-            .await
-            .map(|_| ())
-            .map_err(|e| MessageError::Transient(format!("storage: {}", e.code())))
+        apply(state, feedback).await?;
+        Ok(())
     }
     .boxed()
 }

@@ -170,7 +170,7 @@ async fn apply(
             None => Ok(None),
         },
         Err(e) if db::is_conditional_failure(&e) => Ok(None),
-        Err(e) => Err(storage_error(e)),
+        Err(e) => Err(storage_error(e).into()),
     }
 }
 
@@ -306,7 +306,7 @@ pub async fn mark_sent(
                 if db::is_conditional_failure(&e) {
                     ApiError::conflict("claim_lost", "the attempt token no longer holds")
                 } else {
-                    storage_error(e)
+                    storage_error(e).into()
                 }
             })?;
     }

@@ -221,7 +221,7 @@ pub async fn save(
             Ok(_) => return Ok(version),
             // Someone saved in between: read the new head and try the next number.
             Err(e) if db::is_transaction_conflict(&e) => continue,
-            Err(e) => return Err(storage_error(e)),
+            Err(e) => return Err(storage_error(e).into()),
         }
     }
     Err(ApiError::conflict(

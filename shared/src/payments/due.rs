@@ -81,6 +81,6 @@ pub async fn reschedule(
     match result {
         Ok(_) => Ok(true),
         Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e)),
+        Err(e) => Err(storage_error(e).into()),
     }
 }

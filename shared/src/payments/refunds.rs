@@ -226,7 +226,7 @@ pub async fn record(state: &AppState, r: &Refund) -> Result<Refund, ApiError> {
                     return Ok(same);
                 }
             }
-            Err(e) => return Err(storage_error(e)),
+            Err(e) => return Err(storage_error(e).into()),
         }
     }
     Err(ApiError::unavailable(
@@ -314,7 +314,7 @@ async fn settle(
     match result {
         Ok(_) => Ok(()),
         Err(e) if db::is_conditional_failure(&e) => Ok(()),
-        Err(e) => Err(storage_error(e)),
+        Err(e) => Err(storage_error(e).into()),
     }
 }
 

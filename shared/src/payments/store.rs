@@ -117,7 +117,7 @@ pub async fn replace(state: &AppState, p: &Payment, old_version: u64) -> Result<
     match result {
         Ok(_) => Ok(true),
         Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e)),
+        Err(e) => Err(storage_error(e).into()),
     }
 }
 
@@ -327,7 +327,7 @@ pub async fn commit_change(
     {
         Ok(_) => Ok(true),
         Err(e) if db::is_transaction_conflict(&e) || db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e)),
+        Err(e) => Err(storage_error(e).into()),
     }
 }
 

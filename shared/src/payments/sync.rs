@@ -64,10 +64,6 @@ async fn backoff(state: &AppState, message: &SqsMessage, receives: u32) {
     }
 }
 
-fn transient(e: ApiError) -> MessageError {
-    MessageError::Transient(e.to_string())
-}
-
 async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result<(), MessageError> {
     let body = message.body.as_deref().unwrap_or_default();
     let msg: Message = serde_json::from_str(body)
@@ -78,14 +74,11 @@ async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result
             msg.v
         )));
     }
-    let Some(project) = project::get(state, &msg.project_id)
-        .await
-        .map_err(transient)?
-    else {
+    let Some(project) = project::get(state, &msg.project_id).await? else {
         tracing::warn!(project_id = %msg.project_id, "payment sync for an unknown project: dropped");
         return Ok(());
     };
-    let Some(creds) = creds::get(state, &project.id).await.map_err(transient)? else {
+    let Some(creds) = creds::get(state, &project.id).await? else {
         tracing::warn!(project_id = %project.id, "payment sync without Mercado Pago credentials: dropped");
         return Ok(());
     };
@@ -121,7 +114,7 @@ async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result
     };
     match result {
         Ok(()) => Ok(()),
-        Err(SyncError::Storage(e)) => Err(transient(e)),
+        Err(SyncError::Storage(e)) => Err(e.into()),
         Err(SyncError::Provider(ProviderError::Unavailable(m))) => Err(MessageError::Transient(m)),
         // Just-created payments can 404 for a moment (eventual consistency); a forged id stays 404.
         Err(SyncError::Provider(ProviderError::NotFound)) if receives < 3 => {

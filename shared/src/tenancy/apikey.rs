@@ -339,7 +339,7 @@ pub async fn end(
     match req.send().await {
         Ok(_) => Ok(()),
         Err(e) if db::is_conditional_failure(&e) => Err(ApiError::not_found("API key")),
-        Err(e) => Err(storage_error(e)),
+        Err(e) => Err(storage_error(e).into()),
     }
 }
 

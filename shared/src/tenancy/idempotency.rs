@@ -170,7 +170,7 @@ pub async fn claim(state: &AppState, caller: &Caller, req: &ApiRequest) -> Claim
                 Claim::Answer(replay_or_conflict(&old, &fp))
             }
         }
-        Err(e) => Claim::Answer(Err(storage_error(e))),
+        Err(e) => Claim::Answer(Err(storage_error(e).into())),
     }
 }
 
@@ -223,7 +223,7 @@ async fn reclaim(state: &AppState, pk: String, fp: &str, now: i64, seed: ulid::U
             }
             Claim::Answer(replay_or_conflict(&old, fp))
         }
-        Err(e) => Claim::Answer(Err(storage_error(e))),
+        Err(e) => Claim::Answer(Err(storage_error(e).into())),
     }
 }
 

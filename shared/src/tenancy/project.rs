@@ -124,7 +124,7 @@ pub async fn replace(
             "concurrent_update",
             "the project changed while this update was applied; retry",
         )),
-        Err(e) => Err(storage_error(e)),
+        Err(e) => Err(storage_error(e).into()),
     }
 }
 
@@ -170,7 +170,7 @@ pub async fn record_provider(
         match req.send().await {
             Ok(_) => return Ok(()),
             Err(e) if db::is_conditional_failure(&e) => {}
-            Err(e) => return Err(storage_error(e)),
+            Err(e) => return Err(storage_error(e).into()),
         }
     }
     // Both shapes failed twice: the project itself is gone.

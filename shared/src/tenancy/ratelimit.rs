@@ -170,6 +170,6 @@ pub async fn admit_scoped(
             .with_header(http::header::RETRY_AFTER, retry_after.to_string());
             Err(window.apply_to_error(err))
         }
-        Err(e) => Err(storage_error(e)),
+        Err(e) => Err(storage_error(e).into()),
     }
 }

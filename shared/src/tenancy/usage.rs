@@ -136,7 +136,7 @@ pub async fn consume(
             http::header::RETRY_AFTER,
             seconds_to_next_month(now).to_string(),
         )),
-        Err(e) => Err(storage_error(e)),
+        Err(e) => Err(storage_error(e).into()),
     }
 }
 

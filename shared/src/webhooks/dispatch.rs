@@ -42,9 +42,7 @@ pub fn handler(
     async move {
         let body = message.body.unwrap_or_default();
         let msg = queue::parse(&body)?;
-        process(state, &msg.p, &msg.d)
-            .await
-            .map_err(|e| MessageError::Transient(e.code().to_owned()))
+        Ok(process(state, &msg.p, &msg.d).await?)
     }
     .boxed()
 }
@@ -245,7 +243,7 @@ async fn claim(
             Err(e) if crate::db::is_transaction_conflict(&e) && tries < queue::TX_TRIES => {
                 tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(tries))).await;
             }
-            Err(e) => return Err(storage_error(e)),
+            Err(e) => return Err(storage_error(e).into()),
         }
     }
 }

@@ -357,7 +357,7 @@ async fn write(
             Err(e) if db::is_transaction_conflict(&e) && tries < queue::TX_TRIES => {
                 tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(tries))).await;
             }
-            Err(e) => return Err(WriteError::Api(storage_error(e))),
+            Err(e) => return Err(WriteError::Api(storage_error(e).into())),
         }
     }
     // Beyond one transaction (only with very large endpoint limits): the rest in more.
@@ -370,7 +370,7 @@ async fn write(
             .set_transact_items(Some(rest))
             .send()
             .await
-            .map_err(|e| WriteError::Api(storage_error(e)))?;
+            .map_err(|e| WriteError::Api(storage_error(e).into()))?;
         rest = tail;
     }
     Ok(())

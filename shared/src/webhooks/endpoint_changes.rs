@@ -149,7 +149,7 @@ pub async fn update(
                     _ => return Err(ApiError::not_found("webhook endpoint")),
                 }
             }
-            Err(err) => return Err(storage_error(err)),
+            Err(err) => return Err(storage_error(err).into()),
         }
     }
     Err(conflict())
@@ -212,7 +212,7 @@ pub async fn rotate(
                 let pause = 10 * u64::from(attempt + 1);
                 tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
             }
-            Err(err) => return Err(storage_error(err)),
+            Err(err) => return Err(storage_error(err).into()),
         }
     }
     Err(conflict())

@@ -254,6 +254,6 @@ async fn put_new(state: &AppState, item: Item) -> Result<bool, ApiError> {
     match put {
         Ok(_) => Ok(true),
         Err(e) if crate::db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(crate::db::storage_error(e)),
+        Err(e) => Err(crate::db::storage_error(e).into()),
     }
 }

@@ -1,10 +1,13 @@
-//! DynamoDB plumbing shared by every store: typed items through serde, the one mapping from
-//! SDK errors to API errors, and TTL semantics (an item past `expires_at` is absent even if
+//! DynamoDB plumbing shared by every store: typed items through serde, the one classification
+//! of SDK errors ([`StorageError`]) and its one mapping to API errors, and TTL semantics (an item past `expires_at` is absent even if
 //! DynamoDB has not deleted it yet, and DynamoDB Local never does).
 
 use crate::error::ApiError;
+
+mod error;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
+pub use error::{kind_of, StorageError, StorageErrorKind};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -59,42 +62,23 @@ pub fn expired(item: &Item, now_epoch_s: i64) -> bool {
 }
 
 pub fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    matches!(err, SdkError::ServiceError(e) if e.err().code() == Some("ConditionalCheckFailedException"))
+    kind_of(err) == StorageErrorKind::ConditionFailed
 }
 
 pub fn is_transaction_conflict<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    matches!(err, SdkError::ServiceError(e) if e.err().code() == Some("TransactionCanceledException"))
+    kind_of(err) == StorageErrorKind::TransactionConflict
 }
 
-/// Maps any other storage failure: throttling and unreachability are the client's to retry
-/// (503 with `Retry-After`), everything else is ours (an opaque 500 with the cause logged).
-pub fn storage_error<E, R>(err: SdkError<E, R>) -> ApiError
+/// Wraps a DynamoDB SDK error as a [`StorageError`], classified once; the HTTP edge
+/// (`From<StorageError> for ApiError`, below) and the SQS edge
+/// (`From<StorageError> for MessageError`, in `sqs`) decide what each kind means.
+pub fn storage_error<E, R>(err: SdkError<E, R>) -> StorageError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let retryable = match &err {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => true,
-        SdkError::ServiceError(e) => matches!(
-            e.err().code(),
-            Some(
-                "ProvisionedThroughputExceededException"
-                    | "ThrottlingException"
-                    | "RequestLimitExceeded"
-                    | "InternalServerError"
-                    | "ServiceUnavailable"
-            )
-        ),
-        _ => false,
-    };
-    if retryable {
-        tracing::warn!(error = %crate::telemetry::error_chain(&err), "storage unavailable");
-        ApiError::unavailable(
-            "storage_unavailable",
-            "storage is temporarily unavailable; retry shortly",
-        )
-        .with_header(http::header::RETRY_AFTER, "1")
-    } else {
-        ApiError::internal(err)
+    StorageError {
+        kind: kind_of(&err),
+        source: Box::new(err),
     }
 }
