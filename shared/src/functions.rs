@@ -71,7 +71,11 @@ pub const FUNCTIONS: &[Function] = &[
         notifications::feedback::handler,
     ),
     Function::sqs("email-feedback", notifications::ses_events::handler),
-    Function::http("webhooks", webhooks::routes::ROUTES, webhooks::routes::handler),
+    Function::http(
+        "webhooks",
+        webhooks::routes::ROUTES,
+        webhooks::routes::handler,
+    ),
     Function::sqs("dispatcher", webhooks::dispatch::handler),
     Function::schedule("retry-sweeper", webhooks::sweep::handler),
     Function::http(

@@ -1,6 +1,7 @@
 //! The stack's own Amazon SES account: how one e-mail becomes a `SendEmail` request. Shared by
-//! the notifications sender (shops' e-mails, sent at most once: `notifications::providers`)
-//! and operator alerts (`webhooks::alert`); neither knows the other.
+//! the notifications sender (shops' e-mails, sent at most once:
+//! `notifications::transport::ses_email`) and operator alerts (`webhooks::alert`); neither
+//! knows the other.
 
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 

@@ -202,7 +202,7 @@ service_client!(
     aws_sdk_sqs => |b| b,
     // One attempt per SendEmail: the SDK's standard retries resend after a connection reset
     // (an `io` dispatch failure) even when SES had already accepted the message. Whether to
-    // try again is decided by `notifications::providers` (connect-phase failures and
+    // try again is decided by `notifications::transport` (connect-phase failures and
     // throttling only), so e-mail never goes out twice.
     aws_sdk_sesv2 => |b| b.retry_config(aws_config::retry::RetryConfig::disabled()),
     aws_sdk_secretsmanager => |b| b,

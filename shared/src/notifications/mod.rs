@@ -4,6 +4,7 @@
 //! - [`routes`]: the `notifications` function (`/v1/templates*`, `/v1/notifications*`);
 //! - [`sender`]: the `sender` function (NotificationsQueue consumer; its docs state the
 //!   at-most-once guarantee);
+//! - [`transport`]: one module per channel's provider behind the `Transport` trait;
 //! - [`feedback`]: the `provider-feedback` function (WhatsApp status webhooks);
 //! - [`ses_events`]: the `email-feedback` function (SES bounce / complaint / delivery events);
 //! - [`store`], [`templates_store`], [`list`]: data model items 6–9.
@@ -11,7 +12,6 @@
 pub mod feedback;
 pub mod list;
 pub mod model;
-pub mod providers;
 pub mod routes;
 pub mod send_api;
 pub mod send_rate;
@@ -19,6 +19,7 @@ pub mod sender;
 pub mod ses_events;
 pub mod store;
 pub mod templates_store;
+pub mod transport;
 
 use crate::AppState;
 use model::Notification;

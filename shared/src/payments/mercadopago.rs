@@ -112,7 +112,7 @@ impl MercadoPago {
         };
         // Retry decision: every failure after the request was written (a reset, a timeout, a
         // 5xx) is `Unavailable` and may be retried, unlike SES and WhatsApp sends (see
-        // `notifications::providers`). That is safe here because every POST we make (preference,
+        // `notifications::transport`). That is safe here because every POST we make (preference,
         // payment, refund) carries `X-Idempotency-Key`: Mercado Pago answers a replay with the
         // first result instead of acting twice. GETs are read-only.
         match status {

@@ -1,9 +1,13 @@
 //! The retry rule against real sockets: a local TCP server plays SES (or the Cloud API) and
 //! counts how many times the request arrived.
 
+use super::ses_email::send_email;
+use super::whatsapp_cloud::{send_whatsapp, WhatsappCredentials};
 use super::*;
 use crate::state::Endpoints;
+use crate::templates::RenderedEmail;
 use crate::{AppState, Clock, Config};
+use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

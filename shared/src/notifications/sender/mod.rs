@@ -8,7 +8,7 @@
 //!    `pending` never reaches a provider;
 //! 2. only a provider answer that proves nothing was accepted releases the claim
 //!    (`sending → pending`) for a retry: a connect-phase failure (the request was never
-//!    written) or a throttling answer (see `providers::Outcome` for the rule). Anything after
+//!    written) or a throttling answer (see `transport::Outcome` for the rule). Anything after
 //!    the request was written (read timeout, reset, 5xx) ends `failed` with reason
 //!    `outcome_unknown`; the SES client makes one attempt per call (no SDK retries);
 //! 3. a redelivered message that finds `sending` either waits (claim younger than
@@ -40,14 +40,15 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::model::{Channel, Notification, QueueMessage};
-use super::providers::{self, Outcome, WhatsappCredentials};
+use super::transport::{self, Outcome, Outgoing};
 use super::{store, templates_store};
-use crate::contact::Phone;
-use crate::credentials::{self, Provider};
 use crate::sqs::MessageError;
 use crate::templates::{self, Rendered};
 use crate::tenancy::Project;
 use crate::AppState;
+use decision::{After, OnError, PutBack};
+
+mod decision;
 
 /// Longer than the function's timeout (30 s): a claim this old belongs to a dead invocation.
 pub const CLAIM_LEASE_SECONDS: i64 = 60;
@@ -57,6 +58,8 @@ pub const MAX_RECEIVES: u32 = 4;
 pub const MAX_THROTTLES: u32 = 1000;
 /// The longest put-back delay, in seconds.
 const MAX_THROTTLE_DELAY_S: u32 = 20;
+/// The longest retry backoff, in seconds.
+const MAX_RETRY_DELAY_S: i32 = 300;
 
 /// How a message was handled, when not with an error.
 enum Step {
@@ -91,14 +94,10 @@ async fn handle(state: &'static AppState, message: SqsMessage) -> Result<(), Mes
         Err(err) => Err(err),
     };
     let Err(err) = result else { return Ok(()) };
-    if receives >= MAX_RECEIVES {
-        // Last chance before the DLQ: leave a terminal, visible state behind. A claim still
-        // held (`sending`: a worker died between the provider call and the record, or the
-        // record failed) may have sent the message, so say so instead of "retries exhausted".
-        let reason = match store::get(state, &parsed.project_id, &parsed.notification_id).await {
-            Ok(Some(n)) if n.status == super::model::Status::Sending => "outcome_unknown",
-            _ => "retries_exhausted",
-        };
+    let OnError::Backoff(delay) = decision::on_error(receives) else {
+        // Last chance before the DLQ: leave a terminal, visible state behind.
+        let current = store::get(state, &parsed.project_id, &parsed.notification_id).await;
+        let reason = decision::last_receive_reason(current.ok().flatten().map(|n| n.status));
         let failed = store::mark_failed(
             state,
             &parsed.project_id,
@@ -111,9 +110,8 @@ async fn handle(state: &'static AppState, message: SqsMessage) -> Result<(), Mes
             super::emit_failed(state, &n).await;
         }
         return Err(err);
-    }
+    };
     if let Some(handle) = message.receipt_handle.as_deref() {
-        let delay = (2_i32 << receives.min(7)).min(300);
         let changed = state
             .sqs
             .change_message_visibility()
@@ -139,20 +137,23 @@ async fn put_back(
     reason: &str,
 ) -> Result<(), MessageError> {
     let (project_id, id) = (&message.project_id, &message.notification_id);
-    if message.throttles >= MAX_THROTTLES {
+    let PutBack::Requeue {
+        throttles,
+        max_delay_s: top,
+    } = decision::put_back(message.throttles)
+    else {
         let failed = store::mark_failed(state, project_id, id, None, "throttled").await;
         if let Ok(Some(n)) = failed {
             super::emit_failed(state, &n).await;
         }
         return Ok(());
-    }
+    };
     let next = QueueMessage {
-        throttles: message.throttles + 1,
+        throttles,
         ..message.clone()
     };
     let body = serde_json::to_string(&next)
         .map_err(|_| MessageError::Transient("cannot encode the put-back".into()))?;
-    let top = (1 + message.throttles).min(MAX_THROTTLE_DELAY_S);
     let delay = rand::Rng::gen_range(&mut rand::thread_rng(), 1..=top);
     state
         .sqs
@@ -197,8 +198,8 @@ async fn process(state: &AppState, message: &QueueMessage) -> Result<Step, Messa
         Some(_) => Outcome::Permanent("project_inactive".into()),
         None => Outcome::Permanent("project_not_found".into()),
     };
-    match outcome {
-        Outcome::Accepted(message_id) => {
+    match decision::after_send(outcome) {
+        After::Sent(message_id) => {
             let provider = notification.channel.name();
             store::mark_sent(state, &notification, &token, provider, &message_id)
                 .await
@@ -210,19 +211,20 @@ async fn process(state: &AppState, message: &QueueMessage) -> Result<Step, Messa
             tracing::info!(notification_id = %id, "sent");
             Ok(Step::Done)
         }
-        Outcome::Throttled(reason) => {
+        After::PutBack(reason) => {
             store::release(state, project_id, id, &token, &reason, false).await?;
             Ok(Step::Throttled(reason))
         }
-        Outcome::Transient(reason) => {
+        After::Retry(reason) => {
             tracing::warn!(notification_id = %id, reason = %reason, "transient provider error");
             store::release(state, project_id, id, &token, &reason, true).await?;
             Err(MessageError::Transient(reason))
         }
-        Outcome::Permanent(reason) => fail(state, &notification, &token, &reason).await,
-        Outcome::Unknown(detail) => {
-            tracing::warn!(notification_id = %id, detail = %detail, "provider outcome unknown; not resent");
-            fail(state, &notification, &token, "outcome_unknown").await
+        After::Fail { reason, unknown } => {
+            if let Some(detail) = unknown {
+                tracing::warn!(notification_id = %id, detail = %detail, "provider outcome unknown; not resent");
+            }
+            fail(state, &notification, &token, &reason).await
         }
     }
 }
@@ -255,7 +257,7 @@ async fn not_claimed(state: &AppState, message: &QueueMessage) -> Result<(), Mes
         return Ok(()); // Already sent, failed or beyond: a duplicate delivery.
     }
     let claimed = store::claimed_at(state, project_id, id).await?.unwrap_or(0);
-    if state.clock.now().unix_timestamp() - claimed < CLAIM_LEASE_SECONDS {
+    if decision::claim_is_live(claimed, state.clock.now().unix_timestamp()) {
         return Err(MessageError::Transient(
             "another attempt is in progress".into(),
         ));
@@ -267,64 +269,54 @@ async fn not_claimed(state: &AppState, message: &QueueMessage) -> Result<(), Mes
     Ok(())
 }
 
-/// Renders the pinned version and calls the provider.
+/// Renders the pinned version and hands it to the channel's transport.
 async fn send(state: &AppState, project: &Project, n: &Notification) -> Outcome {
-    let project_id = &project.id;
+    let rendered = match render(state, project, n).await {
+        Ok(r) => r,
+        Err(outcome) => return outcome,
+    };
+    let id = n.id.to_string();
+    let message = Outgoing {
+        project,
+        notification_id: &id,
+        recipient: &n.recipient,
+        rendered: &rendered,
+    };
+    transport::for_channel(state, n.channel)
+        .send(&message)
+        .await
+}
+
+/// The notification's pinned template version rendered with its variables, or the outcome
+/// that ends the attempt without a provider call.
+async fn render(
+    state: &AppState,
+    project: &Project,
+    n: &Notification,
+) -> Result<Rendered, Outcome> {
     let version = templates_store::get_version(
         state,
-        project_id,
+        &project.id,
         &n.template.name,
         Some(n.template.version),
     )
     .await;
     let version = match version {
         Ok(Some(v)) => v,
-        Ok(None) => return Outcome::Permanent("template_not_found".into()),
+        Ok(None) => return Err(Outcome::Permanent("template_not_found".into())),
         Err(e) => {
             // The reason is stored on the notification (public), so it names only the code.
             tracing::warn!(error = %e, "template version not read");
-            return Outcome::Transient(format!("storage: {}", e.code()));
+            return Err(Outcome::Transient(format!("storage: {}", e.code())));
         }
     };
     let Ok(content) = version.content() else {
-        return Outcome::Permanent("template_unreadable".into());
+        return Err(Outcome::Permanent("template_unreadable".into()));
     };
     let variables: serde_json::Value = serde_json::from_str(&n.variables_json).unwrap_or_default();
-    let rendered = match templates::render(&content, &variables) {
-        Ok(r) => r,
-        Err(e) => return Outcome::Permanent(format!("{}: {e}", e.code())),
-    };
-    match (n.channel, &rendered) {
-        (Channel::Email, Rendered::Email(email)) => {
-            let Some(from) = project.email_from.as_deref() else {
-                return Outcome::Permanent("email_sender_not_configured".into());
-            };
-            let (p, i) = (project_id.to_string(), n.id.to_string());
-            providers::send_email(state, from, &n.recipient, email, &p, &i).await
-        }
-        (Channel::Whatsapp, Rendered::WhatsAppText { .. } | Rendered::WhatsAppTemplate(_)) => {
-            let creds = match credentials::get(state, project_id, Provider::Whatsapp).await {
-                Ok(Some(c)) => c,
-                Ok(None) => return Outcome::Permanent("whatsapp_not_configured".into()),
-                Err(e) => return Outcome::Transient(format!("secrets: {}", e.code())),
-            };
-            let field = |k: &str| creds.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-            let (Some(access_token), Some(phone_number_id)) =
-                (field("access_token"), field("phone_number_id"))
-            else {
-                return Outcome::Permanent("whatsapp_not_configured".into());
-            };
-            let creds = WhatsappCredentials {
-                access_token,
-                phone_number_id,
-                api_version: field("api_version").unwrap_or_else(|| "v21.0".to_owned()),
-            };
-            let Ok(phone) = Phone::parse(&n.recipient) else {
-                return Outcome::Permanent("invalid_recipient".into());
-            };
-            let body = providers::whatsapp_body(phone.digits(), &rendered, &n.id.to_string());
-            providers::send_whatsapp(state, &creds, &body).await
-        }
-        _ => Outcome::Permanent("template_channel_mismatch".into()),
-    }
+    templates::render(&content, &variables)
+        .map_err(|e| Outcome::Permanent(format!("{}: {e}", e.code())))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,125 +1,60 @@
-//! The two providers: SES v2 (`Content.Simple`) and the WhatsApp Cloud API. Each call ends in
-//! an [`Outcome`] that says whether the message was accepted, may be retried, or must not be.
+//! WhatsApp through the Cloud API, with the project's own credentials (access token and phone
+//! number id, kept in Secrets Manager). The Cloud API has no idempotency key we can rely on:
+//! one attempt per call.
 
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use aws_sdk_sesv2::config::http::HttpResponse;
-use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use serde_json::{json, Value};
 
-use crate::templates::{Rendered, RenderedEmail};
+use super::{never_sent, Outcome, Outgoing, Transport};
+use crate::contact::Phone;
+use crate::credentials::{self, Provider};
+use crate::templates::Rendered;
 use crate::AppState;
 
-/// What one provider call achieved.
-///
-/// # Retry rule (never twice)
-/// Neither SES nor the Cloud API deduplicates a resent message, so a request is retried only
-/// when it provably did not reach the provider (connect phase: DNS, connection refused, TLS,
-/// connect timeout) or when the provider answered that it did not take it because of a rate
-/// limit. Anything after the request was written (read timeout, reset mid-response, a 5xx
-/// answer, an unreadable answer) is [`Outcome::Unknown`] and is never sent again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Accepted, with the provider's message id.
-    Accepted(String),
-    /// The request never reached the provider (connect phase); it may be tried again.
-    Transient(String),
-    /// The provider answered "too many requests": not taken, try later (does not count as a
-    /// failed receive, see `sender`).
-    Throttled(String),
-    /// Not accepted and never will be as is (rejected, bad recipient, bad credentials).
-    Permanent(String),
-    /// The request may or may not have been acted on (after it was written): resending could
-    /// duplicate the message, so it is not retried.
-    Unknown(String),
+/// The WhatsApp (Cloud API) channel.
+pub struct WhatsappCloud<'s> {
+    pub state: &'s AppState,
 }
 
-/// Whether `err` (or one of its sources) is a failure to establish the connection, i.e. the
-/// request was never written. The SDK's `ConnectorError` kinds (`is_io`, `is_timeout`, …) do
-/// not say which phase failed (a reset while reading the answer is `io` too), but the HTTP
-/// client's own error does: hyper-util marks connect-phase failures (DNS, refused, TLS
-/// handshake, connect timeout) with `is_connect`.
-pub fn never_sent(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(err);
-    while let Some(e) = current {
-        if let Some(h) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
-            if h.is_connect() {
-                return true;
-            }
-        }
-        if let Some(r) = e.downcast_ref::<reqwest::Error>() {
-            if r.is_connect() {
-                return true;
-            }
-        }
-        current = e.source();
+impl Transport for WhatsappCloud<'_> {
+    fn send<'a>(&'a self, message: &'a Outgoing<'a>) -> BoxFuture<'a, Outcome> {
+        send(self.state, message).boxed()
     }
-    false
 }
 
-/// Sends an e-mail through SES v2.
-pub async fn send_email(
-    state: &AppState,
-    from: &str,
-    to: &str,
-    email: &RenderedEmail,
-    project_id: &str,
-    notification_id: &str,
-) -> Outcome {
-    let tags = [
-        ("project_id", project_id),
-        ("notification_id", notification_id),
-    ];
-    let Some(request) = crate::ses::request(state, from, to, email, &tags) else {
-        return Outcome::Permanent("invalid_content: empty subject".into());
+async fn send(state: &AppState, message: &Outgoing<'_>) -> Outcome {
+    let rendered = message.rendered;
+    if !matches!(
+        rendered,
+        Rendered::WhatsAppText { .. } | Rendered::WhatsAppTemplate(_)
+    ) {
+        return Outcome::Permanent("template_channel_mismatch".into());
+    }
+    let creds = match credentials::get(state, &message.project.id, Provider::Whatsapp).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Outcome::Permanent("whatsapp_not_configured".into()),
+        Err(e) => return Outcome::Transient(format!("secrets: {}", e.code())),
     };
-    match request.send().await {
-        Ok(out) => match out.message_id {
-            Some(id) => Outcome::Accepted(id),
-            None => Outcome::Unknown("ses_no_message_id".into()),
-        },
-        Err(err) => classify_ses(&err),
-    }
-}
-
-/// SES error codes meaning "not taken: too many requests" (SES v2 answers HTTP 429
-/// `TooManyRequestsException`; the sending-quota family answers `LimitExceededException`;
-/// `Throttling*` are the generic AWS spellings).
-const SES_THROTTLED: &[&str] = &[
-    "TooManyRequestsException",
-    "LimitExceededException",
-    "Throttling",
-    "ThrottlingException",
-];
-
-pub fn classify_ses<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Outcome {
-    match err {
-        // Built locally, never sent.
-        SdkError::ConstructionFailure(_) => Outcome::Transient("ses_request_not_built".into()),
-        SdkError::DispatchFailure(d) => match d.as_connector_error() {
-            Some(c) if never_sent(c) => Outcome::Transient("ses_unreachable".into()),
-            // A reset or timeout after the request was written: SES may have sent it.
-            _ => Outcome::Unknown("ses_connection_lost".into()),
-        },
-        SdkError::TimeoutError(_) => Outcome::Unknown("ses_timeout".into()),
-        SdkError::ResponseError(_) => Outcome::Unknown("ses_unreadable_response".into()),
-        SdkError::ServiceError(e) => {
-            let code = e.err().code().unwrap_or("Unknown");
-            let message = e.err().message().unwrap_or("");
-            let reason = format!("ses:{code}: {message}");
-            let status = e.raw().status().as_u16();
-            if SES_THROTTLED.contains(&code) || status == 429 {
-                Outcome::Throttled(reason)
-            } else if status >= 500 {
-                // InternalFailure, ServiceUnavailable…: answered after the request was read.
-                Outcome::Unknown(reason)
-            } else {
-                Outcome::Permanent(reason)
-            }
-        }
-        _ => Outcome::Unknown("ses_error".into()),
-    }
+    let field = |k: &str| creds.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let (Some(access_token), Some(phone_number_id)) =
+        (field("access_token"), field("phone_number_id"))
+    else {
+        return Outcome::Permanent("whatsapp_not_configured".into());
+    };
+    let creds = WhatsappCredentials {
+        access_token,
+        phone_number_id,
+        api_version: field("api_version").unwrap_or_else(|| "v21.0".to_owned()),
+    };
+    let Ok(phone) = Phone::parse(message.recipient) else {
+        return Outcome::Permanent("invalid_recipient".into());
+    };
+    let body = whatsapp_body(phone.digits(), rendered, message.notification_id);
+    send_whatsapp(state, &creds, &body).await
 }
 
 /// Graph codes meaning "not taken: rate limited" (throughput, pair rate limit, app and
@@ -257,7 +192,3 @@ mod tests {
         assert!(matches!(err(190, 401), Outcome::Permanent(_)));
     }
 }
-
-#[cfg(test)]
-#[path = "providers_tests.rs"]
-mod socket_tests;
