@@ -96,7 +96,7 @@ pub fn shared() -> &'static TestStack {
                 }
             };
             runtime.block_on(async move {
-                match Stack::start(options()).await {
+                match start(options).await {
                     Ok(stack) => {
                         let _ = tx.send(Ok(test_stack(&stack)));
                         // Lives as long as the test binary; its emulators die with it.
@@ -132,10 +132,25 @@ pub fn test_stack(stack: &Stack) -> TestStack {
     }
 }
 
+/// Starts a stack, and once more on fresh ports if the first start fails. Parallel tests each
+/// pick free ports for their emulators (`free_port` binds port 0 and lets it go); between that
+/// and the emulator binding it, another test's listener can take the port, and the first AWS
+/// call then reaches the wrong server (CI saw moto's CreateQueue answered by something else).
+/// A second failure is reported as it is.
+async fn start(options: fn() -> StackOptions) -> Result<Stack, mostrador_devstack::StackError> {
+    match Stack::start(options()).await {
+        Ok(stack) => Ok(stack),
+        Err(first) => {
+            eprintln!("the local stack did not start ({first}); trying once more on fresh ports");
+            Stack::start(options()).await
+        }
+    }
+}
+
 pub async fn dedicated() -> Stack {
     assert_no_denials();
     let _ = logs();
-    match Stack::start(options()).await {
+    match start(options).await {
         Ok(stack) => stack,
         Err(e) => panic!("the local stack did not start: {e} (run `make bootstrap` first?)"),
     }
