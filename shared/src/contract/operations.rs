@@ -127,8 +127,8 @@ fn template_ops(d: &mut Document) {
     let list = d.schema::<tpl::TemplateList>();
     let version = d.schema::<tpl::TemplateVersionView>();
     let content = d.schema::<TemplateContent>();
-    let preview_in = d.schema::<notifications::routes::PreviewRequest>();
-    let preview = d.schema::<notifications::routes::Preview>();
+    let preview_in = d.schema::<notifications::template_routes::PreviewRequest>();
+    let preview = d.schema::<notifications::template_routes::Preview>();
     d.op(
         "GET",
         "/v1/templates",
@@ -205,7 +205,7 @@ fn template_ops(d: &mut Document) {
 }
 
 fn notification_ops(d: &mut Document) {
-    let create = d.schema::<notifications::send_api::CreateRequest>();
+    let create = d.schema::<notifications::notification_routes::CreateRequest>();
     let one = d.schema::<notifications::model::NotificationView>();
     let list = d.schema::<notifications::model::NotificationList>();
     let channel = d.schema::<notifications::model::Channel>();

@@ -12,12 +12,13 @@
 pub mod feedback;
 pub mod list;
 pub mod model;
+pub mod notification_routes;
 pub mod routes;
-pub mod send_api;
 pub mod send_rate;
 pub mod sender;
 pub mod ses_events;
 pub mod store;
+pub mod template_routes;
 pub mod templates_store;
 pub mod transport;
 
