@@ -46,6 +46,25 @@ pub type SqsHandler =
 /// How many messages of one batch are processed at once.
 pub const BATCH_CONCURRENCY: usize = 10;
 
+/// Makes a failed `message` visible again after `seconds` instead of the queue's whole
+/// visibility timeout (retry backoff). Best effort: if it fails the queue's timeout applies.
+pub async fn retry_in(state: &AppState, queue_url: &str, message: &SqsMessage, seconds: i32) {
+    let Some(handle) = message.receipt_handle.as_deref() else {
+        return;
+    };
+    let result = state
+        .sqs
+        .change_message_visibility()
+        .queue_url(queue_url)
+        .receipt_handle(handle)
+        .visibility_timeout(seconds)
+        .send()
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %crate::telemetry::error_chain(&e), "visibility not shortened; the queue's timeout applies");
+    }
+}
+
 pub async fn process_batch(
     state: &'static AppState,
     event: SqsEvent,

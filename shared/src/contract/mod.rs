@@ -72,7 +72,9 @@ fn schema_ref<T: utoipa::ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) -
 }
 
 impl Document {
-    /// A new operation; `/v1` routes default to API-key security.
+    /// A new operation. Its security follows from its path, as the gateway's does: `/v1` takes
+    /// the project's API key, `/admin` the operator's IAM credentials, anything else none
+    /// (health, the docs, provider intake).
     pub fn op(
         &mut self,
         method: &'static str,
@@ -85,7 +87,14 @@ impl Document {
         body.insert("operationId".into(), id.into());
         body.insert("tags".into(), json!([tag]));
         body.insert("summary".into(), summary.into());
-        body.insert("security".into(), json!([{"ApiKey": []}]));
+        let security = if path.starts_with("/v1/") {
+            json!([{"ApiKey": []}])
+        } else if path.starts_with("/admin/") {
+            json!([{"OperatorIam": []}])
+        } else {
+            json!([])
+        };
+        body.insert("security".into(), security);
         let mut params = Vec::new();
         if method == "POST" && path.starts_with("/v1/") {
             params.push(json!({"$ref": "#/components/parameters/IdempotencyKey"}));
@@ -176,16 +185,6 @@ impl Op {
         self.set("description", text.into())
     }
 
-    /// No credentials (health, provider intake).
-    pub fn public(&mut self) -> &mut Self {
-        self.set("security", json!([]))
-    }
-
-    /// The operator API: IAM in the cloud. 403 is what a missing or wrong credential answers.
-    pub fn operator(&mut self) -> &mut Self {
-        self.set("security", json!([{"OperatorIam": []}]))
-    }
-
     pub fn param(&mut self, p: Value) -> &mut Self {
         self.params.push(p);
         self
@@ -205,8 +204,7 @@ impl Op {
 
     /// A JSON answer with the rate-limit headers every `/v1` answer carries.
     pub fn ok(&mut self, status: u16, schema: Value, description: &str) -> &mut Self {
-        let operator = self.body.get("security") == Some(&json!([{"OperatorIam": []}]));
-        let headers = if operator || !self.path.starts_with("/v1") {
+        let headers = if !self.path.starts_with("/v1/") {
             json!({"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}})
         } else {
             components::rate_headers()
@@ -232,7 +230,9 @@ impl Op {
 
     /// The problem answers this operation can give, plus `default`.
     pub fn errors(&mut self, statuses: &[u16]) -> &mut Self {
-        let operator = self.body.get("security") == Some(&json!([{"OperatorIam": []}]));
+        // The IAM authorizer answers a missing or wrong operator credential 403 before any
+        // function runs.
+        let operator = self.path.starts_with("/admin/");
         for s in statuses {
             let name = match (s, operator) {
                 (403, true) => "OperatorForbidden",

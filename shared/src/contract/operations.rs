@@ -77,17 +77,14 @@ fn health_ops(d: &mut Document) {
     let report = d.schema::<health::Report>();
     let component = d.schema::<health::ComponentHealth>();
     d.op("GET", "/health", "health", "getHealth", "Every dependency's health")
-        .public()
         .response(200, json!({"description": "All components ok", "content": {"application/json": {"schema": report}}}))
         .response(503, json!({"description": "At least one component is down", "content": {"application/json": {"schema": report}}}));
     d.op("GET", "/health/{component}", "health", "getComponentHealth", "One dependency's health")
-        .public()
         .param(path_param("component", "dynamodb, sqs, ses or secretsmanager", "dynamodb"))
         .response(200, json!({"description": "The component is ok", "content": {"application/json": {"schema": component}}}))
         .response(503, json!({"description": "The component is down", "content": {"application/json": {"schema": component}}}))
         .errors(&[404]);
     d.op("GET", "/openapi.json", "health", "getOpenApi", "This document")
-        .public()
         .response(200, json!({"description": "The OpenAPI 3.1 document", "content": {"application/json": {"schema": {"type": "object"}}}}));
     d.op(
         "GET",
@@ -96,7 +93,6 @@ fn health_ops(d: &mut Document) {
         "getDocs",
         "This document as a static HTML reference",
     )
-    .public()
     .response(
         200,
         json!({"description": "HTML", "content": {"text/html": {"schema": string()}}}),
@@ -606,7 +602,6 @@ fn intake_ops(d: &mut Document) {
     };
     d.op("GET", "/whatsapp/{project_id}/webhook", "provider-intake", "verifyWhatsAppSubscription",
         "Meta's subscription handshake: echoes `hub.challenge` when `hub.verify_token` matches")
-        .public()
         .param(prj())
         .param(query("hub.mode", "`subscribe`", string()))
         .param(query("hub.verify_token", "The project's verify token", string()))
@@ -620,7 +615,6 @@ fn intake_ops(d: &mut Document) {
         "receiveWhatsAppWebhook",
         "Message status updates from the WhatsApp Cloud API (signed with `X-Hub-Signature-256`)",
     )
-    .public()
     .param(prj())
     .param(
         json!({"name": "X-Hub-Signature-256", "in": "header", "required": true, "schema": string(),
@@ -634,7 +628,6 @@ fn intake_ops(d: &mut Document) {
     d.op("POST", "/mercadopago/{project_id}/notifications", "provider-intake", "receiveMercadoPagoNotification",
         "Mercado Pago webhooks (`?data.id=&type=`, signed with `x-signature`) and IPNs (`?id=&topic=`); \
          repeats of one IPN id within 60 s are dropped, and over the project's intake limit the answer is 429 (Mercado Pago retries)")
-        .public()
         .param(prj())
         .param(query("data.id", "Resource id (webhooks)", string()))
         .param(query("type", "`payment`, `merchant_order` (webhooks)", string()))
@@ -671,7 +664,6 @@ fn operator_ops(d: &mut Document) {
         "adminCreateProject",
         "Create a project and its first key",
     )
-    .operator()
     .request(new_project, true)
     .ok(201, created, "`{project, api_key}`")
     .errors(&[400, 403, 415, 422])
@@ -700,7 +692,6 @@ fn operator_ops(d: &mut Document) {
         "adminListProjects",
         "List projects",
     )
-    .operator()
     .ok(200, projects, "Projects")
     .errors(&[403]);
     d.op(
@@ -710,7 +701,6 @@ fn operator_ops(d: &mut Document) {
         "adminGetProject",
         "One project",
     )
-    .operator()
     .param(prj())
     .ok(200, project.clone(), "The project")
     .errors(&[403, 404]);
@@ -721,7 +711,6 @@ fn operator_ops(d: &mut Document) {
         "adminUpdateProject",
         "Change plan, flags, limits, activation",
     )
-    .operator()
     .param(prj())
     .request(patch, true)
     .ok(200, project.clone(), "The project")
@@ -733,7 +722,6 @@ fn operator_ops(d: &mut Document) {
         "adminListKeys",
         "A project's keys (never the secrets)",
     )
-    .operator()
     .param(prj())
     .ok(200, keys, "Keys")
     .errors(&[403, 404]);
@@ -744,7 +732,6 @@ fn operator_ops(d: &mut Document) {
         "adminCreateKey",
         "A new key (shown once)",
     )
-    .operator()
     .param(prj())
     .request(key_request, false)
     .ok(201, issued.clone(), "The key")
@@ -756,7 +743,6 @@ fn operator_ops(d: &mut Document) {
         "adminRotateKey",
         "Replace a key; the old one works for a grace period",
     )
-    .operator()
     .param(prj())
     .param(key())
     .request(rotate, false)
@@ -769,7 +755,6 @@ fn operator_ops(d: &mut Document) {
         "adminRevokeKey",
         "Revoke a key now",
     )
-    .operator()
     .param(prj())
     .param(key())
     .ok(200, revoked, "The key")
@@ -781,7 +766,6 @@ fn operator_ops(d: &mut Document) {
         "adminPutCredentials",
         "Store provider credentials in Secrets Manager",
     )
-    .operator()
     .param(prj())
     .param(path_param(
         "provider",
@@ -799,7 +783,6 @@ fn operator_ops(d: &mut Document) {
         "adminGetUsage",
         "A project's usage by month",
     )
-    .operator()
     .param(prj())
     .ok(200, usage, "Usage")
     .errors(&[403, 404]);

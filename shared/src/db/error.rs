@@ -18,7 +18,7 @@ pub enum StorageErrorKind {
     /// expect it turn it into a domain outcome before it gets here.
     ConditionFailed,
     /// `TransactionCanceledException` (another transaction, or one of our conditions; see
-    /// `webhooks::queue::failed_condition` for telling them apart).
+    /// `db::failed_condition` for telling them apart).
     TransactionConflict,
     /// Anything else: a bug or a misconfiguration on our side.
     Other,

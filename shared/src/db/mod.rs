@@ -5,12 +5,14 @@
 use crate::error::ApiError;
 
 mod error;
+mod transaction;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 pub use error::{kind_of, StorageError, StorageErrorKind};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
+pub use transaction::{failed_condition, transact, Transaction};
 
 pub type Item = HashMap<String, AttributeValue>;
 

@@ -171,13 +171,3 @@ async fn resolve_whatsapp(
 pub struct WhatsAppApplied {
     pub applied: usize,
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_are_what_the_match_dispatches() {
-        crate::functions::assert_routes_dispatched(ROUTES, include_str!("feedback.rs"));
-    }
-}

@@ -72,13 +72,3 @@ async fn handle(
         _ => Err(ApiError::not_found("route")),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_are_what_the_match_dispatches() {
-        crate::functions::assert_routes_dispatched(ROUTES, include_str!("routes.rs"));
-    }
-}

@@ -204,30 +204,19 @@ pub async fn record(state: &AppState, r: &Refund) -> Result<Refund, ApiError> {
             .map_err(ApiError::internal)
     };
     let items = vec![put(item)?, put(lookup)?];
-    for _ in 0..3 {
-        let result = state
-            .dynamodb
-            .transact_write_items()
-            .set_transact_items(Some(items.clone()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => return Ok(r.clone()),
-            Err(e) if db::is_transaction_conflict(&e) => {
-                if let Some(first) =
-                    by_provider_id(state, &r.project_id, &r.payment_id, &r.provider_refund_id)
-                        .await?
-                {
-                    return Ok(first);
-                }
-                // A re-run that minted the same id for another provider refund (never expected):
-                // the stored item stands.
-                if let Some(same) = get(state, &r.project_id, &r.payment_id, &r.id).await? {
-                    return Ok(same);
-                }
-            }
-            Err(e) => return Err(storage_error(e).into()),
-        }
+    if db::transact(state, items).await? == db::Transaction::Committed {
+        return Ok(r.clone());
+    }
+    // The lookup exists: this provider refund is recorded (the API and the sync raced).
+    if let Some(first) =
+        by_provider_id(state, &r.project_id, &r.payment_id, &r.provider_refund_id).await?
+    {
+        return Ok(first);
+    }
+    // A re-run that minted the same id for another provider refund (never expected): the
+    // stored item stands.
+    if let Some(same) = get(state, &r.project_id, &r.payment_id, &r.id).await? {
+        return Ok(same);
     }
     Err(ApiError::unavailable(
         "payment_busy",

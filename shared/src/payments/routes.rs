@@ -243,13 +243,3 @@ async fn list(
 
 #[allow(dead_code)]
 fn _assert_object_safe(_: &dyn PaymentProvider) {}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_are_what_the_match_dispatches() {
-        crate::functions::assert_routes_dispatched(ROUTES, include_str!("routes.rs"));
-    }
-}

@@ -47,21 +47,8 @@ pub fn handler(
 
 /// Transient failures come back after 5 s, 10 s, 20 s… rather than the queue's full 180 s.
 async fn backoff(state: &AppState, message: &SqsMessage, receives: u32) {
-    let Some(handle) = &message.receipt_handle else {
-        return;
-    };
     let seconds = (5i32 << receives.saturating_sub(1).min(5)).min(180);
-    let result = state
-        .sqs
-        .change_message_visibility()
-        .queue_url(&state.config.payments_queue_url)
-        .receipt_handle(handle)
-        .visibility_timeout(seconds)
-        .send()
-        .await;
-    if let Err(e) = result {
-        tracing::warn!(error = %crate::telemetry::error_chain(&e), "visibility not shortened; the queue default applies");
-    }
+    crate::sqs::retry_in(state, &state.config.payments_queue_url, message, seconds).await;
 }
 
 async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result<(), MessageError> {

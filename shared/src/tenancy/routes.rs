@@ -139,13 +139,3 @@ impl<'a> Providers<'a> {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_are_what_the_match_dispatches() {
-        crate::functions::assert_routes_dispatched(ROUTES, include_str!("routes.rs"));
-    }
-}

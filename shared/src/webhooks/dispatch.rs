@@ -17,7 +17,6 @@ use super::deliveries::{self, Attempt, Delivery, FAILED, PENDING, SUCCEEDED};
 use super::endpoints::{self, Endpoint};
 use super::schedule::{self, Outcome};
 use super::{queue, send};
-use crate::db::storage_error;
 use crate::error::ApiError;
 use crate::ids::{DeliveryId, ProjectId};
 use crate::sqs::MessageError;
@@ -227,25 +226,11 @@ async fn claim(
         .condition_expression("attribute_not_exists(pk)")
         .build()
         .map_err(ApiError::internal)?;
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let result = state
-            .dynamodb
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(delivery.clone()).build())
-            .transact_items(TransactWriteItem::builder().put(log.clone()).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => return Ok(true),
-            Err(e) if queue::failed_condition(&e) => return Ok(false),
-            Err(e) if crate::db::is_transaction_conflict(&e) && tries < queue::TX_TRIES => {
-                tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(tries))).await;
-            }
-            Err(e) => return Err(storage_error(e).into()),
-        }
-    }
+    let items = vec![
+        TransactWriteItem::builder().put(delivery).build(),
+        TransactWriteItem::builder().put(log).build(),
+    ];
+    Ok(crate::db::transact(state, items).await? == crate::db::Transaction::Committed)
 }
 
 /// Endpoint health after an attempt: success resets the failure clock; 410 or five days of

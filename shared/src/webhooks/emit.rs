@@ -340,24 +340,17 @@ async fn write(
     }
     let rest = items.split_off(items.len().min(FIRST_TX_DELIVERIES));
     first.extend(items);
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let result = state
-            .dynamodb
-            .transact_write_items()
-            .set_transact_items(Some(first.clone()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => break,
-            Err(e) if has_dedupe && queue::failed_condition(&e) => {
-                return Err(WriteError::Duplicate)
-            }
-            Err(e) if db::is_transaction_conflict(&e) && tries < queue::TX_TRIES => {
-                tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(tries))).await;
-            }
-            Err(e) => return Err(WriteError::Api(storage_error(e).into())),
+    // A failed condition can only be the dedupe marker's (the event and delivery ids are new).
+    match db::transact(state, first)
+        .await
+        .map_err(|e| WriteError::Api(e.into()))?
+    {
+        db::Transaction::Committed => {}
+        db::Transaction::ConditionFailed if has_dedupe => return Err(WriteError::Duplicate),
+        db::Transaction::ConditionFailed => {
+            return Err(WriteError::Api(ApiError::internal(
+                "a new event's items already exist",
+            )))
         }
     }
     // Beyond one transaction (only with very large endpoint limits): the rest in more.

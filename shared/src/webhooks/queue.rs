@@ -96,27 +96,6 @@ pub fn parse(body: &str) -> Result<Message, MessageError> {
     Ok(m)
 }
 
-/// Whether a cancelled transaction failed one of *our* conditions (a lost race or a duplicate)
-/// rather than a transient conflict with another transaction (worth retrying at once).
-pub fn failed_condition(
-    err: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        aws_sdk_dynamodb::config::http::HttpResponse,
-    >,
-) -> bool {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
-            .cancellation_reasons()
-            .iter()
-            .any(|r| r.code() == Some("ConditionalCheckFailed")),
-        _ => false,
-    }
-}
-
-/// Attempts of a transaction that only conflicted with another one.
-pub const TX_TRIES: u32 = 5;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,19 +111,13 @@ async fn handle(state: &'static AppState, message: SqsMessage) -> Result<(), Mes
         }
         return Err(err);
     };
-    if let Some(handle) = message.receipt_handle.as_deref() {
-        let changed = state
-            .sqs
-            .change_message_visibility()
-            .queue_url(&state.config.notifications_queue_url)
-            .receipt_handle(handle)
-            .visibility_timeout(delay)
-            .send()
-            .await;
-        if changed.is_err() {
-            tracing::warn!("could not shorten the retry delay; the queue's timeout applies");
-        }
-    }
+    crate::sqs::retry_in(
+        state,
+        &state.config.notifications_queue_url,
+        &message,
+        delay,
+    )
+    .await;
     Err(err)
 }
 
