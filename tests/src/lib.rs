@@ -132,11 +132,11 @@ pub fn test_stack(stack: &Stack) -> TestStack {
     }
 }
 
-/// Starts a stack, and once more on fresh ports if the first start fails. Parallel tests each
-/// pick free ports for their emulators (`free_port` binds port 0 and lets it go); between that
-/// and the emulator binding it, another test's listener can take the port, and the first AWS
-/// call then reaches the wrong server (CI saw moto's CreateQueue answered by something else).
-/// A second failure is reported as it is.
+/// Starts a stack, and once more on fresh ports if the first start fails. Emulator ports come
+/// from `free_port`, which hands each out once and never from the kernel's ephemeral range, so
+/// another test's listener cannot take one between the choice and the bind (CI once saw moto's
+/// CreateQueue answered by something else when ports were port-0 picks); the retry is for what
+/// is left, e.g. another process on the machine. A second failure is reported as it is.
 async fn start(options: fn() -> StackOptions) -> Result<Stack, mostrador_devstack::StackError> {
     match Stack::start(options()).await {
         Ok(stack) => Ok(stack),

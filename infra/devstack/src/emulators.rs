@@ -261,8 +261,50 @@ pub async fn wait_for_port(port: u16, limit: Duration) -> bool {
     false
 }
 
-/// A loopback port nobody listens on right now.
+/// Ports handed to emulators come from below the kernel's ephemeral range (32768–60999 on
+/// Linux) and above the stack's port bases (`make dev` 3100, the SDK tests 3400…).
+const EMULATOR_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A loopback port nobody listens on right now, for an emulator to bind a moment later.
+///
+/// Not port 0: an emulator binds its port some seconds after we chose it, and a port the
+/// kernel picked can be picked again in that gap for another test's listener (CI saw moto's
+/// `CreateQueue` answered by another stack). The kernel never hands out ports from
+/// [`EMULATOR_PORTS`] for `bind(0)` or outgoing connections, and this process never hands out
+/// the same one twice; each process starts at its own offset so parallel processes rarely meet.
 pub fn free_port() -> std::io::Result<u16> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-    Ok(listener.local_addr()?.port())
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static GIVEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    let mut given = GIVEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let span = u32::from(EMULATOR_PORTS.end - EMULATOR_PORTS.start);
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    for step in 0..span {
+        let port = EMULATOR_PORTS.start + u16::try_from((start + step) % span).unwrap_or(0);
+        if given.contains(&port) {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        "no free emulator port left in 20000-31999",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn free_ports_are_distinct_and_outside_the_ephemeral_range() {
+        let ports: Vec<u16> = (0..50).map(|_| super::free_port().unwrap()).collect();
+        let distinct: std::collections::HashSet<_> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len());
+        assert!(ports.iter().all(|p| super::EMULATOR_PORTS.contains(p)));
+    }
 }
