@@ -4,7 +4,7 @@
 //! warm container) while a rotated token takes effect within [`TTL`]. Absent credentials are
 //! never cached, so configuring a project takes effect at once.
 
-use super::mercadopago::{AccessToken, MercadoPago};
+use super::provider::mercadopago::{AccessToken, MercadoPago};
 use super::provider::PaymentProvider;
 use crate::credentials::{self, Provider};
 use crate::error::ApiError;
@@ -76,7 +76,8 @@ pub async fn get(state: &AppState, project: &ProjectId) -> Result<Option<MpCrede
     Ok(Some(creds))
 }
 
-/// The provider client for a project's credentials.
+/// The provider client for a project's credentials: the registration of providers (one line
+/// each once projects choose theirs).
 pub fn provider(state: &AppState, creds: &MpCredentials) -> Box<dyn PaymentProvider> {
     Box::new(MercadoPago::new(
         &state.config.mercadopago_api_base_url,

@@ -113,8 +113,9 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
         "payment" if numeric(id) => Job::ProviderPayment {
             provider_payment_id: id.to_owned(),
         },
-        "merchant_order" if numeric(id) => Job::ProviderOrder {
-            provider_order_id: id.to_owned(),
+        // A merchant order: the sync asks Mercado Pago for its payments.
+        "merchant_order" if numeric(id) => Job::ProviderNotice {
+            reference: id.to_owned(),
         },
         "payment" | "merchant_order" => {
             return Err(ApiError::bad_request(

@@ -11,7 +11,6 @@
 pub mod creds;
 pub mod due;
 pub mod intake;
-pub mod mercadopago;
 pub mod model;
 pub mod money;
 pub mod notices;

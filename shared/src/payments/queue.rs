@@ -10,8 +10,15 @@ use serde::{Deserialize, Serialize};
 pub enum Job {
     /// A provider payment changed (or may have): fetch it and apply it.
     ProviderPayment { provider_payment_id: String },
-    /// A provider order (Mercado Pago merchant order): apply each of its payments.
-    ProviderOrder { provider_order_id: String },
+    /// A provider notification about something other than one payment: the provider resolves
+    /// `reference` into payment ids ([`super::provider::PaymentProvider::notice_payments`]),
+    /// each applied as above. Its wire names are those of version 1, kept so messages already
+    /// queued are read alike.
+    #[serde(rename = "provider_order")]
+    ProviderNotice {
+        #[serde(rename = "provider_order_id")]
+        reference: String,
+    },
     /// Re-check one of our payments (reconciliation).
     Reconcile { payment_id: PaymentId },
     /// Announce an order whose order-paid marker says `order.paid` did not go out yet.
@@ -65,5 +72,32 @@ mod tests {
         let text = serde_json::to_string(&m).unwrap();
         assert!(text.contains("\"kind\":\"provider_payment\""));
         assert_eq!(serde_json::from_str::<Message>(&text).unwrap(), m);
+    }
+
+    /// Version 1 as queued before the job was named provider-neutrally (and by any intake
+    /// still running the old code): read alike, and written the same.
+    #[test]
+    fn version_one_messages_already_queued_still_parse() {
+        let project = ProjectId::new();
+        let old = format!(
+            r#"{{"v":1,"project_id":"{project}","kind":"provider_order","provider_order_id":"987"}}"#
+        );
+        let m: Message = serde_json::from_str(&old).unwrap();
+        assert_eq!(
+            m.job,
+            Job::ProviderNotice {
+                reference: "987".into()
+            }
+        );
+        assert_eq!(serde_json::to_string(&m).unwrap(), old);
+        for job in [
+            r#""kind":"provider_payment","provider_payment_id":"123""#.to_owned(),
+            format!(r#""kind":"reconcile","payment_id":"{}""#, PaymentId::new()),
+            r#""kind":"announce","order_id":"o-1""#.to_owned(),
+        ] {
+            let text = format!(r#"{{"v":1,"project_id":"{project}",{job}}}"#);
+            let m: Message = serde_json::from_str(&text).unwrap();
+            assert_eq!(serde_json::to_string(&m).unwrap(), text);
+        }
     }
 }

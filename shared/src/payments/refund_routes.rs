@@ -2,7 +2,6 @@
 //! ([`super::refunds`]).
 
 use super::model::Payment;
-use super::provider::ProviderError;
 use super::refunds::{self, Refund};
 use super::request::{load, provider_failure, provider_key};
 use super::status::Status;
@@ -97,12 +96,6 @@ pub(super) async fn create(
         .await
     {
         Ok(r) => r,
-        Err(ProviderError::Rejected { code, .. }) if code == "2017" || code == "2063" => {
-            return Err(ApiError::conflict(
-                "refund_exceeds_balance",
-                "Mercado Pago has nothing (or less) left to refund on this payment",
-            ))
-        }
         Err(e) => return Err(provider_failure(e)),
     };
     if pr.amount_minor == 0 {

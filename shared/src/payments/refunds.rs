@@ -9,6 +9,7 @@
 use super::model::Payment;
 use super::money::Currency;
 use super::provider::ProviderRefund;
+pub use super::status::RefundStatus;
 use super::store::history_pk;
 use crate::clock::rfc3339;
 use crate::db::{self, storage_error, Item};
@@ -17,46 +18,6 @@ use crate::ids::{PaymentId, ProjectId, RefundId};
 use crate::AppState;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
-
-/// A refund's status, normalised from the provider's. `pending` moves once to one of the
-/// others; those are final.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RefundStatus {
-    /// Accepted by the provider, money not returned yet (Mercado Pago `in_process`,
-    /// `pending`, `authorized`, or a status we do not know).
-    Pending,
-    /// The money went back to the payer (Mercado Pago `approved`).
-    Approved,
-    /// The provider refused it (Mercado Pago `rejected`).
-    Rejected,
-    /// Withdrawn before it completed (Mercado Pago `cancelled`).
-    Cancelled,
-}
-
-impl RefundStatus {
-    pub fn from_provider(raw: &str) -> Self {
-        match raw {
-            "approved" => Self::Approved,
-            "rejected" => Self::Rejected,
-            "cancelled" | "canceled" => Self::Cancelled,
-            "in_process" | "pending" | "authorized" => Self::Pending,
-            other => {
-                tracing::warn!(provider_status = %other, "unknown refund status: kept pending");
-                Self::Pending
-            }
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-            Self::Cancelled => "cancelled",
-        }
-    }
-}
 
 /// The stored refund (item #19 plus its keys). Payments never expire, so neither do refunds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -82,7 +43,7 @@ impl Refund {
             payment_id: payment.id,
             amount_minor: pr.amount_minor,
             currency: payment.currency,
-            status: RefundStatus::from_provider(&pr.status),
+            status: pr.status,
             provider_refund_id: pr.id.clone(),
             created_at: pr.created_at.map(rfc3339).unwrap_or_else(|| at.to_owned()),
             updated_at: at.to_owned(),
@@ -323,14 +284,10 @@ pub async fn observe(
     let known = all(state, &payment.project_id, &payment.id).await?;
     let now = state.clock.now();
     let at = rfc3339(now);
-    for pr in seen {
-        let status = RefundStatus::from_provider(&pr.status);
-        match known.iter().find(|r| r.provider_refund_id == pr.id) {
-            Some(r) if r.status == RefundStatus::Pending && status != r.status => {
-                settle(state, r, status, &at).await?;
-            }
-            Some(_) => {}
-            None => {
+    for change in plan(&known, &seen) {
+        match change {
+            Change::Settle(r, status) => settle(state, r, status, &at).await?,
+            Change::Record(pr) => {
                 let id = RefundId::at(pr.created_at.unwrap_or(now));
                 record(state, &Refund::new(id, payment, pr, &at)).await?;
             }
@@ -339,25 +296,27 @@ pub async fn observe(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What the sync writes for the refunds the provider lists.
+#[derive(Debug)]
+pub enum Change<'a> {
+    /// A pending refund of ours takes the provider's (final) status.
+    Settle(&'a Refund, RefundStatus),
+    /// A provider refund we have no item for.
+    Record(&'a ProviderRefund),
+}
 
-    #[test]
-    fn provider_statuses_normalise_to_four() {
-        for (raw, want) in [
-            ("approved", "approved"),
-            ("in_process", "pending"),
-            ("authorized", "pending"),
-            ("rejected", "rejected"),
-            ("cancelled", "cancelled"),
-            ("something_new", "pending"),
-        ] {
-            assert_eq!(RefundStatus::from_provider(raw).as_str(), want, "{raw}");
+/// Compares the provider's refunds (`seen`, with ids) with the stored ones (`known`): nothing
+/// for what is recorded already and final, so observing the same list again writes nothing.
+pub fn plan<'a>(known: &'a [Refund], seen: &[&'a ProviderRefund]) -> Vec<Change<'a>> {
+    let mut out = Vec::new();
+    for pr in seen {
+        match known.iter().find(|r| r.provider_refund_id == pr.id) {
+            Some(r) if r.status == RefundStatus::Pending && pr.status != r.status => {
+                out.push(Change::Settle(r, pr.status));
+            }
+            Some(_) => {}
+            None => out.push(Change::Record(pr)),
         }
-        assert_eq!(
-            serde_json::to_value(RefundStatus::Approved).unwrap(),
-            "approved"
-        );
     }
+    out
 }

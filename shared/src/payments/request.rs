@@ -49,6 +49,10 @@ pub(super) fn provider_failure(e: ProviderError) -> ApiError {
             )
             .with_header(http::header::RETRY_AFTER, "5")
         }
+        ProviderError::NothingToRefund => ApiError::conflict(
+            "refund_exceeds_balance",
+            "Mercado Pago has nothing (or less) left to refund on this payment",
+        ),
         ProviderError::Unauthorized => ApiError::conflict(
             "provider_credentials_rejected",
             "Mercado Pago refused the project's access token",

@@ -84,6 +84,7 @@ async fn create(
     let creds = creds::get(state, &caller.project.id)
         .await?
         .ok_or_else(creds::not_configured)?;
+    let provider = creds::provider(state, &creds);
     let notification_url = intake::notification_url(state, &caller.project.id, req)?;
     let now = state.clock.now();
     let at = rfc3339(now);
@@ -91,7 +92,7 @@ async fn create(
         id: caller.new_id(now),
         project_id: caller.project.id,
         order_id: body.order_id.clone(),
-        provider: "mercadopago".into(),
+        provider: provider.name().into(),
         mode: body.mode,
         amount_minor: body.amount,
         currency: valid.currency,
@@ -134,7 +135,6 @@ async fn create(
         back_urls: body.back_urls.clone(),
         idempotency_key: provider_key(caller, req, &id.to_string()),
     };
-    let provider = creds::provider(state, &creds);
     let outcome = match body.mode {
         Mode::Checkout => provider.create_checkout(&new).await.map(|c| {
             payment.checkout_id = Some(c.checkout_id);

@@ -5,17 +5,24 @@
 //! Announcing happens after the commit and is idempotent (dedupe keys derived from the stored
 //! state, the order-paid marker's `emitted` flag), so a crash between commit and emit is
 //! repaired by the message's redelivery, without duplicates.
+//!
+//! Every decision (whose payment, how it moves, what is announced, what is retried) is a pure
+//! function in [`decision`], unit-tested against the in-memory provider (`tests.rs`); this
+//! module reads, writes and emits what they decide.
 
-use super::creds;
-use super::model::Payment;
-use super::provider::{PaymentProvider, ProviderError, ProviderPayment};
-use super::queue::{Job, Message};
-use super::refunds;
-use super::status::{self, Attempt, Status};
-use super::store;
-use crate::clock::rfc3339;
+pub mod decision;
+#[cfg(test)]
+mod tests;
+
+use self::decision::{OnProviderError, Step};
 use crate::error::ApiError;
 use crate::ids::PaymentId;
+use crate::payments::creds;
+use crate::payments::model::Payment;
+use crate::payments::provider::{PaymentProvider, ProviderError, ProviderPayment};
+use crate::payments::queue::{Job, Message};
+use crate::payments::refunds;
+use crate::payments::store;
 use crate::sqs::MessageError;
 use crate::tenancy::{project, Project};
 use crate::AppState;
@@ -66,7 +73,7 @@ async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result
         return Ok(());
     };
     let Some(creds) = creds::get(state, &project.id).await? else {
-        tracing::warn!(project_id = %project.id, "payment sync without Mercado Pago credentials: dropped");
+        tracing::warn!(project_id = %project.id, "payment sync without payment provider credentials: dropped");
         return Ok(());
     };
     let provider = creds::provider(state, &creds);
@@ -76,22 +83,20 @@ async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result
         } => sync_provider_payment(state, &project, provider.as_ref(), provider_payment_id)
             .await
             .map(|_| ()),
-        Job::ProviderOrder { provider_order_id } => {
-            match provider.order_payments(provider_order_id).await {
-                Ok(ids) => {
-                    let mut out = Ok(());
-                    for id in ids {
-                        if let Err(e) =
-                            sync_provider_payment(state, &project, provider.as_ref(), &id).await
-                        {
-                            out = Err(e);
-                        }
+        Job::ProviderNotice { reference } => match provider.notice_payments(reference).await {
+            Ok(ids) => {
+                let mut out = Ok(());
+                for id in ids {
+                    if let Err(e) =
+                        sync_provider_payment(state, &project, provider.as_ref(), &id).await
+                    {
+                        out = Err(e);
                     }
-                    out
                 }
-                Err(e) => Err(SyncError::Provider(e)),
+                out
             }
-        }
+            Err(e) => Err(SyncError::Provider(e)),
+        },
         Job::Reconcile { payment_id } => {
             reconcile(state, &project, provider.as_ref(), payment_id).await
         }
@@ -102,16 +107,14 @@ async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result
     match result {
         Ok(()) => Ok(()),
         Err(SyncError::Storage(e)) => Err(e.into()),
-        Err(SyncError::Provider(ProviderError::Unavailable(m))) => Err(MessageError::Transient(m)),
-        // Just-created payments can 404 for a moment (eventual consistency); a forged id stays 404.
-        Err(SyncError::Provider(ProviderError::NotFound)) if receives < 3 => {
-            Err(MessageError::Transient("not found yet".into()))
-        }
-        Err(SyncError::Provider(ProviderError::NotFound)) => {
-            tracing::info!(project_id = %project.id, "provider resource not found for this project: dropped");
-            Ok(())
-        }
-        Err(SyncError::Provider(e)) => Err(MessageError::Permanent(e.to_string())),
+        Err(SyncError::Provider(e)) => match decision::on_provider_error(&e, receives) {
+            OnProviderError::Retry(m) => Err(MessageError::Transient(m)),
+            OnProviderError::Drop => {
+                tracing::info!(project_id = %project.id, "provider resource not found for this project: dropped");
+                Ok(())
+            }
+            OnProviderError::Refuse(m) => Err(MessageError::Permanent(m)),
+        },
     }
 }
 
@@ -148,78 +151,46 @@ pub async fn apply(
     provider: &dyn PaymentProvider,
     pp: &ProviderPayment,
 ) -> Result<Option<Payment>, ApiError> {
-    if let (Some(expected), Some(got)) = (provider.account_id(), pp.account_id.as_deref()) {
-        if expected != got {
-            tracing::warn!(project_id = %project.id, "provider payment of another account: ignored");
+    let (id, status) = match decision::owner(provider.account_id().as_deref(), pp) {
+        Ok(found) => found,
+        Err(why) => {
+            why.log(&project.id, pp);
             return Ok(None);
         }
-    }
-    let Some(id) = pp
-        .external_reference
-        .as_deref()
-        .and_then(|r| r.parse::<PaymentId>().ok())
-    else {
-        return Ok(None);
-    };
-    let Some(status) = status::normalise(&pp.status, &pp.status_detail, pp.refunded_minor) else {
-        tracing::warn!(provider_status = %pp.status, "unknown provider status: ignored");
-        return Ok(None);
     };
     let mut result = None;
     for _ in 0..5 {
         let Some(current) = store::get(state, &project.id, &id).await? else {
             return Ok(None);
         };
-        if pp.currency != Some(current.currency) || pp.amount_minor != current.amount_minor {
-            tracing::warn!(project_id = %project.id, payment_id = %id, "provider payment amount or currency differs: ignored");
-            return Ok(None);
-        }
-        let now = rfc3339(state.clock.now());
-        let observed = Attempt {
-            status,
-            detail: pp.status_detail.clone(),
-            refunded_minor: pp.refunded_minor,
-            seen_at: now.clone(),
-        };
-        let mut next = current.clone();
-        if !status::observe(&mut next.attempts, &pp.id, observed) {
-            result = Some(current);
-            break;
-        }
-        if let Some((pid, a)) = status::decisive(&next.attempts) {
-            next.status = a.status;
-            next.status_detail = Some(a.detail.clone()).filter(|d| !d.is_empty());
-            next.refunded_minor = a.refunded_minor;
-            next.provider_payment_id = Some(pid.clone());
-        }
-        next.version += 1;
-        next.updated_at = now;
-        let visible_change = (
-            next.status,
-            next.refunded_minor,
-            &next.provider_payment_id,
-            &next.status_detail,
-        ) != (
-            current.status,
-            current.refunded_minor,
-            &current.provider_payment_id,
-            &current.status_detail,
-        );
-        let committed = if visible_change {
-            // A payment first seen refunded or charged back pays nothing (see
-            // `Status::pays_order`): no marker, so no `order.paid`.
-            let newly_paid = status::newly_pays_order(current.status, next.status);
-            let marker = newly_paid
-                && store::marker(state, &project.id, &next.order_id)
-                    .await?
-                    .is_none();
-            store::commit_change(state, &next, current.version, marker).await?
-        } else {
-            store::replace(state, &next, current.version).await?
-        };
-        if committed {
-            result = Some(next);
-            break;
+        match decision::step(&current, pp, status, state.clock.now()) {
+            Step::Ignore(why) => {
+                why.log(&project.id, pp);
+                return Ok(None);
+            }
+            Step::Unchanged => {
+                result = Some(current);
+                break;
+            }
+            Step::Change {
+                next,
+                visible,
+                newly_paid,
+            } => {
+                let committed = if visible {
+                    let marker = newly_paid
+                        && store::marker(state, &project.id, &next.order_id)
+                            .await?
+                            .is_none();
+                    store::commit_change(state, &next, current.version, marker).await?
+                } else {
+                    store::replace(state, &next, current.version).await?
+                };
+                if committed {
+                    result = Some(*next);
+                    break;
+                }
+            }
         }
     }
     let Some(payment) = result else {
@@ -236,29 +207,22 @@ pub async fn apply(
 
 /// Emits what the stored state implies; safe to repeat.
 pub async fn announce(state: &AppState, project: &Project, p: &Payment) -> Result<(), ApiError> {
-    let dedupe = format!(
-        "payment.updated:{}:{}:{}:{}",
-        p.id,
-        p.status.as_str(),
-        p.refunded_minor,
-        p.provider_payment_id.as_deref().unwrap_or("-")
-    );
+    let dedupe = decision::updated_dedupe(p);
     let view = serde_json::to_value(p.view()).map_err(ApiError::internal)?;
     crate::webhooks::emit(state, project, "payment.updated", view, Some(&dedupe)).await?;
     if p.status.is_paid() {
-        if let Some(m) = store::marker(state, &project.id, &p.order_id).await? {
-            if !m.emitted && m.payment_id == p.id.to_string() {
-                let data = serde_json::json!({"order_id": p.order_id, "payment": p.view()});
-                crate::webhooks::emit(
-                    state,
-                    project,
-                    "order.paid",
-                    data,
-                    Some(&format!("order.paid:{}", p.order_id)),
-                )
-                .await?;
-                store::marker_emitted(state, &project.id, &p.order_id).await?;
-            }
+        let marker = store::marker(state, &project.id, &p.order_id).await?;
+        if decision::owes_order_paid(p, marker.as_ref()) {
+            let data = serde_json::json!({"order_id": p.order_id, "payment": p.view()});
+            crate::webhooks::emit(
+                state,
+                project,
+                "order.paid",
+                data,
+                Some(&format!("order.paid:{}", p.order_id)),
+            )
+            .await?;
+            store::marker_emitted(state, &project.id, &p.order_id).await?;
         }
     }
     Ok(())
@@ -313,25 +277,16 @@ async fn reconcile(
             Err(e) => return Err(e),
         }
     }
-    let age = state.clock.now()
-        - time::OffsetDateTime::from_unix_timestamp_nanos(
-            i128::from(p.id.timestamp_ms()) * 1_000_000,
-        )
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    if age > GIVE_UP {
-        if let Some(mut latest) = store::get(state, &project.id, id).await? {
-            if store::watched(latest.status) && !latest.closed {
-                let old = latest.version;
-                latest.closed = true;
-                latest.version += 1;
-                latest.updated_at = rfc3339(state.clock.now());
-                if latest.status == Status::Pending && latest.attempts.is_empty() {
-                    latest.status = Status::Cancelled;
-                    latest.status_detail = Some("expired".into());
-                    store::commit_change(state, &latest, old, false).await?;
-                    announce(state, project, &latest).await?;
-                } else {
-                    store::replace(state, &latest, old).await?;
+    if decision::past_give_up(id, state.clock.now()) {
+        if let Some(latest) = store::get(state, &project.id, id).await? {
+            match decision::give_up(&latest, state.clock.now()) {
+                decision::GiveUp::Closed => {}
+                decision::GiveUp::Close(closed) => {
+                    store::replace(state, &closed, latest.version).await?;
+                }
+                decision::GiveUp::Expire(expired) => {
+                    store::commit_change(state, &expired, latest.version, false).await?;
+                    announce(state, project, &expired).await?;
                 }
             }
         }

@@ -1,14 +1,57 @@
 //! Mercado Pago as a [`PaymentProvider`]: Checkout Pro preferences, card payments, payment
 //! reads, search, merchant orders and refunds, over its REST API with the project's token.
+//! Everything Mercado Pago means by its own words is read here: its status tables become our
+//! [`Status`] and [`RefundStatus`], a merchant order becomes its payment ids
+//! ([`PaymentProvider::notice_payments`]), and its "nothing left to refund" causes become
+//! [`ProviderError::NothingToRefund`].
 
-use super::money::{self, Currency};
-use super::provider::*;
+use super::*;
+use crate::payments::money;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::time::Duration;
+
+/// The provider name stored on payments (and in the secret's path, `credentials::Provider`).
+pub const NAME: &str = "mercadopago";
+
+/// Rejection causes of a refund POST meaning the payment has nothing (or less) left to refund.
+const NOTHING_TO_REFUND: [&str; 2] = ["2017", "2063"];
+
+/// Mercado Pago's payment `status`/`status_detail` per the reference table; `None` for an
+/// unknown status.
+fn normalise(mp_status: &str, detail: &str, refunded_minor: u64) -> Option<Status> {
+    Some(match mp_status {
+        "pending" | "in_process" | "authorized" => Status::Pending,
+        "approved" if detail == "partially_refunded" || refunded_minor > 0 => {
+            Status::PartiallyRefunded
+        }
+        "approved" => Status::Paid,
+        "in_mediation" => Status::Disputed,
+        "rejected" => Status::Failed,
+        "cancelled" => Status::Cancelled,
+        "refunded" => Status::Refunded,
+        "charged_back" => Status::ChargedBack,
+        _ => return None,
+    })
+}
+
+/// Mercado Pago's refund `status`; one we do not know is kept pending (only `pending` ever
+/// settles, so a later known status still applies).
+fn refund_status(raw: &str) -> RefundStatus {
+    match raw {
+        "approved" => RefundStatus::Approved,
+        "rejected" => RefundStatus::Rejected,
+        "cancelled" | "canceled" => RefundStatus::Cancelled,
+        "in_process" | "pending" | "authorized" => RefundStatus::Pending,
+        other => {
+            tracing::warn!(provider_status = %other, "unknown refund status: kept pending");
+            RefundStatus::Pending
+        }
+    }
+}
 
 /// A project's access token; `Debug` prints `***`.
 #[derive(Clone)]
@@ -154,12 +197,16 @@ pub fn parse_payment(v: &Value) -> ProviderResult<ProviderPayment> {
         let Some(c) = currency else { return Ok(0) };
         money::from_json(&v[field], c).map_err(|e| ProviderError::Protocol(format!("{field}: {e}")))
     };
+    let raw_status = v["status"].as_str().unwrap_or_default().to_owned();
+    let status_detail = v["status_detail"].as_str().unwrap_or_default().to_owned();
+    let refunded_minor = minor("transaction_amount_refunded")?;
     Ok(ProviderPayment {
         id,
-        status: v["status"].as_str().unwrap_or_default().to_owned(),
-        status_detail: v["status_detail"].as_str().unwrap_or_default().to_owned(),
+        status: normalise(&raw_status, &status_detail, refunded_minor),
+        raw_status,
+        status_detail,
         amount_minor: minor("transaction_amount")?,
-        refunded_minor: minor("transaction_amount_refunded")?,
+        refunded_minor,
         currency,
         external_reference: v["external_reference"].as_str().map(str::to_owned),
         account_id: id_of(&v["collector_id"]),
@@ -183,7 +230,7 @@ fn parse_refund(v: &Value, currency: Currency) -> ProviderResult<ProviderRefund>
             a => money::from_json(a, currency)
                 .map_err(|e| ProviderError::Protocol(format!("refund amount: {e}")))?,
         },
-        status: v["status"].as_str().unwrap_or("approved").to_owned(),
+        status: refund_status(v["status"].as_str().unwrap_or("approved")),
         created_at: v["date_created"].as_str().and_then(|d| {
             time::OffsetDateTime::parse(d, &time::format_description::well_known::Rfc3339).ok()
         }),
@@ -192,7 +239,7 @@ fn parse_refund(v: &Value, currency: Currency) -> ProviderResult<ProviderRefund>
 
 impl PaymentProvider for MercadoPago {
     fn name(&self) -> &'static str {
-        "mercadopago"
+        NAME
     }
 
     fn account_id(&self) -> Option<String> {
@@ -321,7 +368,8 @@ impl PaymentProvider for MercadoPago {
         .boxed()
     }
 
-    fn order_payments<'a>(
+    /// A notice is a merchant order (topic `merchant_order`): its payments.
+    fn notice_payments<'a>(
         &'a self,
         order_id: &'a str,
     ) -> BoxFuture<'a, ProviderResult<Vec<String>>> {
@@ -357,14 +405,22 @@ impl PaymentProvider for MercadoPago {
                 Some(m) => format!("{{\"amount\":{}}}", money::to_decimal(m, currency)),
                 None => "{}".to_owned(),
             };
-            let v = self
+            let v = match self
                 .call(
                     reqwest::Method::POST,
                     &format!("/v1/payments/{payment_id}/refunds"),
                     Some(body),
                     Some(key),
                 )
-                .await?;
+                .await
+            {
+                Err(ProviderError::Rejected { code, .. })
+                    if NOTHING_TO_REFUND.contains(&code.as_str()) =>
+                {
+                    return Err(ProviderError::NothingToRefund)
+                }
+                other => other?,
+            };
             // A replayed refund answers 200 with an empty body: the original refund stands.
             let mut refund = parse_refund(&v, currency)?;
             if v["amount"].is_null() {
@@ -400,14 +456,68 @@ mod tests {
             ("42", 10050, 50)
         );
         assert_eq!(p.account_id.as_deref(), Some("987"));
+        assert_eq!(p.status, Some(Status::PartiallyRefunded));
         let r = &p.refunds[0];
         assert_eq!(
-            (r.id.as_str(), r.amount_minor, r.status.as_str()),
-            ("77", 50, "approved")
+            (r.id.as_str(), r.amount_minor, r.status),
+            ("77", 50, RefundStatus::Approved)
         );
         assert_eq!(
             r.created_at.map(|t| t.unix_timestamp()),
             Some(1_772_373_600)
+        );
+    }
+
+    #[test]
+    fn reference_table() {
+        assert_eq!(
+            normalise("in_process", "pending_contingency", 0),
+            Some(Status::Pending)
+        );
+        assert_eq!(
+            normalise("authorized", "pending_capture", 0),
+            Some(Status::Pending)
+        );
+        assert_eq!(normalise("approved", "accredited", 0), Some(Status::Paid));
+        assert_eq!(
+            normalise("approved", "partially_refunded", 500),
+            Some(Status::PartiallyRefunded)
+        );
+        assert_eq!(normalise("in_mediation", "", 0), Some(Status::Disputed));
+        assert_eq!(
+            normalise("rejected", "cc_rejected_other_reason", 0),
+            Some(Status::Failed)
+        );
+        assert_eq!(
+            normalise("cancelled", "expired", 0),
+            Some(Status::Cancelled)
+        );
+        assert_eq!(
+            normalise("refunded", "refunded", 1000),
+            Some(Status::Refunded)
+        );
+        assert_eq!(
+            normalise("charged_back", "settled", 0),
+            Some(Status::ChargedBack)
+        );
+        assert_eq!(normalise("teleported", "", 0), None);
+    }
+
+    #[test]
+    fn provider_statuses_normalise_to_four() {
+        for (raw, want) in [
+            ("approved", "approved"),
+            ("in_process", "pending"),
+            ("authorized", "pending"),
+            ("rejected", "rejected"),
+            ("cancelled", "cancelled"),
+            ("something_new", "pending"),
+        ] {
+            assert_eq!(refund_status(raw).as_str(), want, "{raw}");
+        }
+        assert_eq!(
+            serde_json::to_value(RefundStatus::Approved).unwrap(),
+            "approved"
         );
     }
 }

@@ -1,9 +1,19 @@
-//! The provider seam: handlers and the sync speak [`PaymentProvider`]; Mercado Pago is one
-//! implementation ([`super::mercadopago::MercadoPago`]). A second provider (Stripe) adds an
-//! implementation and a constructor in [`super::creds`], not a change to the handlers.
+//! The provider seam: handlers and the sync speak [`PaymentProvider`] and see only
+//! provider-neutral data (our [`Status`] and [`RefundStatus`], payment ids, amounts in minor
+//! units). Everything a provider means by its own words (status tables, notification topics,
+//! its name as stored on payments) stays in its module: [`mercadopago`], the one
+//! implementation. [`fake`] is an in-memory provider for unit tests of the sync's decisions.
+//!
+//! A second provider (Stripe) is a module here, its line in [`super::creds::provider`], its
+//! credentials and config, and the contract (docs/architecture.md, "A payment provider").
 
 use super::money::Currency;
+use super::status::{RefundStatus, Status};
 use futures::future::BoxFuture;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+pub mod mercadopago;
 
 /// What we ask a provider to create.
 #[derive(Clone, Debug)]
@@ -41,8 +51,13 @@ pub struct Checkout {
 #[derive(Clone, Debug)]
 pub struct ProviderPayment {
     pub id: String,
-    /// The provider's raw status and detail (`approved` / `accredited`).
-    pub status: String,
+    /// The status normalised by the provider; `None` for one it does not know (the sync
+    /// ignores the payment then, and logs `raw_status`).
+    pub status: Option<Status>,
+    /// The provider's own status word, for logs only.
+    pub raw_status: String,
+    /// The provider's detail (Mercado Pago `accredited`), stored as the payment's
+    /// `status_detail`.
     pub status_detail: String,
     pub amount_minor: u64,
     pub refunded_minor: u64,
@@ -60,8 +75,8 @@ pub struct ProviderRefund {
     /// Empty when the provider answered a replayed request without a body.
     pub id: String,
     pub amount_minor: u64,
-    /// The provider's raw status (`approved`, `in_process`, `rejected`…).
-    pub status: String,
+    /// Normalised by the provider (an unknown status is `Pending`).
+    pub status: RefundStatus,
     /// When the provider created it, if it said.
     pub created_at: Option<time::OffsetDateTime>,
 }
@@ -81,6 +96,9 @@ pub enum ProviderError {
         code: String,
         message: String,
     },
+    /// A refund was refused because the payment has nothing (or less) left to refund.
+    #[error("nothing (or less) left to refund at the payment provider")]
+    NothingToRefund,
     /// The credentials were refused (401/403).
     #[error("payment provider refused the credentials")]
     Unauthorized,
@@ -93,7 +111,7 @@ pub type ProviderResult<T> = Result<T, ProviderError>;
 
 /// One payment provider account (credentials already bound).
 pub trait PaymentProvider: Send + Sync {
-    /// Provider name as stored on payments (`mercadopago`).
+    /// Provider name as stored on payments (the module's `NAME`).
     fn name(&self) -> &'static str;
     /// The account payments must belong to (checked on every fetched payment).
     fn account_id(&self) -> Option<String>;
@@ -112,10 +130,12 @@ pub trait PaymentProvider: Send + Sync {
         &'a self,
         reference: &'a str,
     ) -> BoxFuture<'a, ProviderResult<Vec<String>>>;
-    /// Provider payment ids of a provider order (Mercado Pago merchant order).
-    fn order_payments<'a>(
+    /// Provider payment ids a notification names when it is about something other than one
+    /// payment (its `reference`, as the provider's intake queued it in
+    /// [`super::queue::Job::ProviderNotice`]).
+    fn notice_payments<'a>(
         &'a self,
-        order_id: &'a str,
+        reference: &'a str,
     ) -> BoxFuture<'a, ProviderResult<Vec<String>>>;
     /// Refunds `amount_minor` (all that is left when `None`).
     fn refund<'a>(
