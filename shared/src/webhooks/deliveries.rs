@@ -239,18 +239,12 @@ pub async fn attempts(
     project: &ProjectId,
     id: &DeliveryId,
 ) -> Result<Vec<Attempt>, ApiError> {
-    let out = state
-        .dynamodb
-        .query()
-        .table_name(&state.config.table_name)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", db::s(attempts_pk(project, id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    out.items
-        .unwrap_or_default()
+    let query = Query {
+        consistent: true,
+        ..Query::partition(None, attempts_pk(project, id))
+    };
+    paging::all(state, &query)
+        .await?
         .into_iter()
         .map(db::from_item)
         .collect()
