@@ -3,7 +3,7 @@
 use crate::db::{self, Item};
 use crate::error::ApiError;
 use crate::ids::{DeliveryId, EventId, ProjectId};
-use crate::paging::{self, Source, Window};
+use crate::paging::{self, Query, Window};
 use crate::AppState;
 use serde::{Deserialize, Serialize};
 
@@ -72,12 +72,13 @@ pub async fn list(
     event_type: Option<&str>,
     window: &Window,
 ) -> Result<(Vec<Event>, Option<String>), ApiError> {
-    let source = Source {
-        table_pk: pk(project),
-        index: event_type.map(|t| ("gsi1", type_index_pk(project, t))),
-        status: None,
+    let range = window.range::<crate::ids::Event>();
+    let query = match event_type {
+        Some(t) => Query::newest_first(Some("gsi1"), type_index_pk(project, t), range),
+        None => Query::newest_first(None, pk(project), range),
     };
-    let (items, cursor) = paging::page::<crate::ids::Event>(state, source, window).await?;
+    let after = window.after(&pk(project));
+    let (items, cursor) = paging::page(state, &query, window.limit, after.as_ref()).await?;
     let now = state.clock.now().unix_timestamp();
     let mut found = Vec::new();
     for item in items {

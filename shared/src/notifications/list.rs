@@ -1,21 +1,21 @@
 //! `GET /v1/notifications`: one project's log, newest first, filtered by status (index gsi1),
 //! channel (gsi2) or neither (the table), then by template and time range. `status=failed` is
 //! the terminal-failure family (`failed` and `bounced`): one query per member partition, each
-//! bounded by the page size, merged by id. Time ranges are key
-//! conditions on the ULID sort key; the template is a filter inside the one partition. Never a
-//! scan. The cursor is the last id returned: the storage key is rebuilt from the caller's
-//! project, so a cursor cannot point into another project's partition.
+//! bounded by the page size, merged by id. Each partition is read through `paging`: time ranges
+//! are key conditions on the ULID sort key; the template (and the channel in a status index) is
+//! a filter inside the one partition. Never a scan. The cursor is the last id read: the storage
+//! key is rebuilt from the caller's project, so a cursor cannot point into another project's
+//! partition.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::model::{Channel, Notification, Status};
 use super::store;
-use crate::db::{self, storage_error};
 use crate::error::{ApiError, FieldError};
 use crate::http::{page, ApiRequest};
 use crate::ids::{NotificationId, ProjectId};
+use crate::paging::{self, After, Query, Range};
 use crate::AppState;
 
 /// The statuses `status=failed` stands for: every way a notification ended without reaching
@@ -92,13 +92,6 @@ fn status_filter(s: &str) -> Option<&'static [Status]> {
     }
 }
 
-/// The smallest / largest id minted at `at`.
-fn bound(at: OffsetDateTime, upper: bool) -> String {
-    let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-    let random = if upper { (1u128 << 80) - 1 } else { 0 };
-    format!("ntf_{}", ulid::Ulid::from_parts(ms, random))
-}
-
 /// One page and the cursor of the next.
 pub async fn page(
     state: &AppState,
@@ -146,80 +139,28 @@ async fn query_one(
     filter: &Filter,
     status: Option<Status>,
 ) -> Result<(Vec<Notification>, Option<String>), ApiError> {
-    let (index, pk_name, sk_name, pk_value) = match (status, filter.channel) {
-        (Some(status), _) => (
-            Some("gsi1"),
-            "gsi1pk",
-            "gsi1sk",
-            store::status_pk(project, status),
-        ),
-        (None, Some(channel)) => (
-            Some("gsi2"),
-            "gsi2pk",
-            "gsi2sk",
-            store::channel_pk(project, channel),
-        ),
-        (None, None) => (None, "pk", "sk", store::pk(project)),
+    let (index, partition, channel) = match (status, filter.channel) {
+        // The status index keeps every channel: the channel is a filter there.
+        (Some(status), channel) => (Some("gsi1"), store::status_pk(project, status), channel),
+        (None, Some(channel)) => (Some("gsi2"), store::channel_pk(project, channel), None),
+        (None, None) => (None, store::pk(project), None),
     };
-    let lower = filter
-        .from
-        .map(|t| bound(t, false))
-        .unwrap_or_else(|| "ntf_".to_owned());
-    let upper = filter
-        .to
-        .map(|t| bound(t, true))
-        .unwrap_or_else(|| "ntf_~".to_owned());
-    let mut query = state
-        .dynamodb
-        .query()
-        .table_name(&state.config.table_name)
-        .set_index_name(index.map(str::to_owned))
-        .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
-        .expression_attribute_names("#pk", pk_name)
-        .expression_attribute_names("#sk", sk_name)
-        .expression_attribute_values(":pk", db::s(&pk_value))
-        .expression_attribute_values(":lo", db::s(lower))
-        .expression_attribute_values(":hi", db::s(upper))
-        .scan_index_forward(false)
-        .limit(filter.limit);
-    let mut filters = Vec::new();
-    if status.is_some() {
-        if let Some(channel) = filter.channel {
-            filters.push("channel = :channel");
-            query = query.expression_attribute_values(":channel", db::s(channel.name()));
-        }
-    }
-    if let Some(template) = &filter.template {
-        filters.push("template_name = :template");
-        query = query.expression_attribute_values(":template", db::s(template));
-    }
-    if !filters.is_empty() {
-        query = query.filter_expression(filters.join(" AND "));
-    }
-    if let Some(cursor) = &filter.cursor {
-        let id = db::s(cursor.to_string());
-        query = query
-            .exclusive_start_key("pk", db::s(store::pk(project)))
-            .exclusive_start_key("sk", id.clone());
-        if let Some(_index) = index {
-            query = query
-                .exclusive_start_key(pk_name, db::s(&pk_value))
-                .exclusive_start_key(sk_name, id);
-        }
-    }
-    let out = query.send().await.map_err(storage_error)?;
-    let mut items = Vec::new();
-    for item in out.items.unwrap_or_default() {
+    let range = Range::ids::<crate::ids::Notification>(
+        filter.from.map(paging::epoch_ms),
+        filter.to.map(paging::epoch_ms),
+    );
+    let query = Query::newest_first(index, partition, range)
+        .only("channel", channel.map(Channel::name))
+        .only("template_name", filter.template.as_deref());
+    let after = filter
+        .cursor
+        .map(|id| After::in_partition(&store::pk(project), &id.to_string()));
+    let (items, next) = paging::page(state, &query, filter.limit, after.as_ref()).await?;
+    let mut found = Vec::new();
+    for item in items {
         if let Some(n) = store::decode(state, project, item)? {
-            items.push(n);
+            found.push(n);
         }
     }
-    let next = out
-        .last_evaluated_key
-        .and_then(|k| k.get("sk").cloned())
-        .and_then(|v| match v {
-            AttributeValue::S(s) => Some(s),
-            _ => None,
-        });
-    Ok((items, next))
+    Ok((found, next))
 }

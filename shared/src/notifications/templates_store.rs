@@ -13,6 +13,7 @@ use super::model::Channel;
 use crate::db::{self, storage_error};
 use crate::error::{ApiError, FieldError};
 use crate::ids::ProjectId;
+use crate::paging::{self, After, Query};
 use crate::templates::{self, TemplateContent};
 use crate::AppState;
 
@@ -299,29 +300,19 @@ pub async fn list(
     after: Option<&str>,
     limit: i32,
 ) -> Result<(Vec<Head>, Option<String>), ApiError> {
-    let mut query = state
-        .dynamodb
-        .query()
-        .table_name(&state.config.table_name)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", db::s(head_pk(project)))
-        .limit(limit);
-    if let Some(after) = after {
-        check_name(after)?;
-        query = query
-            .exclusive_start_key("pk", db::s(head_pk(project)))
-            .exclusive_start_key("sk", db::s(after));
-    }
-    let out = query.send().await.map_err(storage_error)?;
-    let heads: Vec<Head> = out
-        .items
-        .unwrap_or_default()
+    let after = match after {
+        Some(name) => {
+            check_name(name)?;
+            Some(After::in_partition(&head_pk(project), name))
+        }
+        None => None,
+    };
+    let query = Query::partition(None, head_pk(project));
+    let (items, next) = paging::page(state, &query, limit, after.as_ref()).await?;
+    let heads: Vec<Head> = items
         .into_iter()
         .map(db::from_item)
         .collect::<Result<_, _>>()?;
-    let next = out
-        .last_evaluated_key
-        .and_then(|k| k.get("sk").and_then(|v| v.as_s().ok()).cloned());
     Ok((
         heads
             .into_iter()

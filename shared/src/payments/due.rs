@@ -6,6 +6,7 @@ use super::store::pay_pk;
 use crate::db::{self, storage_error};
 use crate::error::ApiError;
 use crate::ids::{PaymentId, ProjectId};
+use crate::paging::{self, Query, Range};
 use crate::AppState;
 
 /// One `due` index entry: its sort key (`<ms>#<project>#<id>`) split.
@@ -25,21 +26,12 @@ pub async fn due(
     before_ms: u64,
     limit: i32,
 ) -> Result<Vec<Due>, ApiError> {
-    let out = state
-        .dynamodb
-        .query()
-        .table_name(&state.config.table_name)
-        .index_name("due")
-        .key_condition_expression("duepk = :p AND duesk < :b")
-        .expression_attribute_values(":p", db::s(format!("{prefix}#{shard}")))
-        .expression_attribute_values(":b", db::s(format!("{before_ms:013}")))
-        .limit(limit)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    Ok(out
-        .items
-        .unwrap_or_default()
+    let query = Query {
+        range: Range::Below(format!("{before_ms:013}")),
+        ..Query::partition(Some("due"), format!("{prefix}#{shard}"))
+    };
+    let (items, _) = paging::page(state, &query, limit, None).await?;
+    Ok(items
         .iter()
         .filter_map(|i| {
             let sk = i.get("duesk")?.as_s().ok()?;

@@ -15,6 +15,7 @@ use crate::clock::rfc3339;
 use crate::db::{self, storage_error, Item};
 use crate::error::ApiError;
 use crate::ids::{PaymentId, ProjectId, RefundId};
+use crate::paging::{self, After, Query, Range};
 use crate::AppState;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -185,7 +186,14 @@ pub async fn record(state: &AppState, r: &Refund) -> Result<Refund, ApiError> {
     ))
 }
 
-/// A payment's refunds, newest first; `after` is the last refund id of the previous page.
+/// A payment's refunds, newest first: the `ref_` ids in its history partition.
+fn refunds_of(project: &ProjectId, payment: &PaymentId) -> Query {
+    let range = Range::ids::<crate::ids::Refund>(None, None);
+    Query::newest_first(None, history_pk(project, payment), range)
+}
+
+/// A page of a payment's refunds, newest first; `after` is the last refund id of the previous
+/// page.
 pub async fn list(
     state: &AppState,
     project: &ProjectId,
@@ -194,31 +202,14 @@ pub async fn list(
     after: Option<&RefundId>,
 ) -> Result<(Vec<Refund>, Option<RefundId>), ApiError> {
     let pk = history_pk(project, payment);
-    let mut q = state
-        .dynamodb
-        .query()
-        .table_name(&state.config.table_name)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :ref)")
-        .expression_attribute_values(":pk", db::s(&pk))
-        .expression_attribute_values(":ref", db::s("ref_"))
-        .scan_index_forward(false)
-        .limit(limit);
-    if let Some(after) = after {
-        q = q
-            .exclusive_start_key("pk", db::s(&pk))
-            .exclusive_start_key("sk", db::s(after.to_string()));
-    }
-    let out = q.send().await.map_err(storage_error)?;
+    let after = after.map(|id| After::in_partition(&pk, &id.to_string()));
+    let query = refunds_of(project, payment);
+    let (items, next) = paging::page(state, &query, limit, after.as_ref()).await?;
     let mut refunds = Vec::new();
-    for item in out.items.unwrap_or_default() {
+    for item in items {
         refunds.extend(parse(item, project, payment)?);
     }
-    let next = out.last_evaluated_key.and_then(|k| {
-        k.get("sk")
-            .and_then(|v| v.as_s().ok())
-            .and_then(|s| s.parse().ok())
-    });
-    Ok((refunds, next))
+    Ok((refunds, next.and_then(|id| id.parse().ok())))
 }
 
 /// Every refund of a payment (the sync compares them with the provider's list).
@@ -227,16 +218,11 @@ async fn all(
     project: &ProjectId,
     payment: &PaymentId,
 ) -> Result<Vec<Refund>, ApiError> {
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let (page, next) = list(state, project, payment, 100, after.as_ref()).await?;
-        out.extend(page);
-        match next {
-            Some(n) => after = Some(n),
-            None => return Ok(out),
-        }
+    let mut refunds = Vec::new();
+    for item in paging::all(state, &refunds_of(project, payment)).await? {
+        refunds.extend(parse(item, project, payment)?);
     }
+    Ok(refunds)
 }
 
 /// Moves a pending refund to the provider's status (only `pending` ever changes, so a stale

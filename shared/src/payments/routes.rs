@@ -225,15 +225,9 @@ async fn list(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let (payments, next) = store::list(
-        state,
-        &caller.project.id,
-        order_id,
-        status,
-        limit,
-        after.as_ref(),
-    )
-    .await?;
+    let filter = store::Filter { order_id, status };
+    let (payments, next) =
+        store::list(state, &caller.project.id, filter, limit, after.as_ref()).await?;
     let page = super::model::PaymentList {
         data: payments.iter().map(Payment::view).collect(),
         next_cursor: next.map(|id| id.to_string()),

@@ -7,6 +7,7 @@ use super::status::Status;
 use crate::db::{self, storage_error, Item};
 use crate::error::ApiError;
 use crate::ids::{PaymentId, ProjectId};
+use crate::paging::{self, After, Query, Range};
 use crate::AppState;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
@@ -134,72 +135,43 @@ pub async fn get(
     Ok((p.project_id == *project).then_some(p))
 }
 
+/// Which payments a listing wants: one order's (by its index, status filtered there), one
+/// status (by the status index), or all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    pub order_id: Option<&'a str>,
+    pub status: Option<Status>,
+}
+
 /// Newest first; `after` is the last payment id of the previous page.
 pub async fn list(
     state: &AppState,
     project: &ProjectId,
-    order_id: Option<&str>,
-    status: Option<Status>,
+    filter: Filter<'_>,
     limit: i32,
     after: Option<&PaymentId>,
 ) -> Result<(Vec<Payment>, Option<PaymentId>), ApiError> {
-    let mut q = state
-        .dynamodb
-        .query()
-        .table_name(&state.config.table_name)
-        .scan_index_forward(false)
-        .limit(limit);
-    let pk = pay_pk(project);
-    let (index, hash, range) = match (order_id, status) {
-        (Some(o), _) => (Some("gsi1"), format!("P#{project}#PAY#O#{o}"), "gsi1sk"),
+    let (index, partition, status) = match (filter.order_id, filter.status) {
+        (Some(o), s) => (Some("gsi1"), format!("P#{project}#PAY#O#{o}"), s),
         (None, Some(s)) => (
             Some("gsi2"),
             format!("P#{project}#PAY#S#{}", s.as_str()),
-            "gsi2sk",
+            None,
         ),
-        (None, None) => (None, pk.clone(), "sk"),
+        (None, None) => (None, pay_pk(project), None),
     };
-    let hash_name = match index {
-        Some("gsi1") => "gsi1pk",
-        Some(_) => "gsi2pk",
-        None => "pk",
-    };
-    q = q
-        .set_index_name(index.map(str::to_owned))
-        .key_condition_expression("#h = :h")
-        .expression_attribute_names("#h", hash_name)
-        .expression_attribute_values(":h", db::s(&hash));
-    if let (Some(_), Some(s)) = (order_id, status) {
-        q = q
-            .filter_expression("#st = :st")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":st", db::s(s.as_str()));
-    }
-    if let Some(after) = after {
-        let id = after.to_string();
-        q = q
-            .exclusive_start_key("pk", db::s(&pk))
-            .exclusive_start_key("sk", db::s(&id));
-        if index.is_some() {
-            q = q
-                .exclusive_start_key(hash_name, db::s(&hash))
-                .exclusive_start_key(range, db::s(&id));
-        }
-    }
-    let out = q.send().await.map_err(storage_error)?;
+    let query = Query::newest_first(index, partition, Range::All)
+        .only("status", status.map(Status::as_str));
+    let after = after.map(|id| After::in_partition(&pay_pk(project), &id.to_string()));
+    let (items, next) = paging::page(state, &query, limit, after.as_ref()).await?;
     let mut payments = Vec::new();
-    for item in out.items.unwrap_or_default() {
+    for item in items {
         let p: Payment = db::from_item(item)?;
         if p.project_id == *project {
             payments.push(p);
         }
     }
-    let next = out.last_evaluated_key.and_then(|k| {
-        k.get("sk")
-            .and_then(|v| v.as_s().ok())
-            .and_then(|s| s.parse().ok())
-    });
-    Ok((payments, next))
+    Ok((payments, next.and_then(|id| id.parse().ok())))
 }
 
 /// The status history, oldest first.

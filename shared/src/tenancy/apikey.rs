@@ -14,6 +14,7 @@
 use crate::db::{self, storage_error, Item};
 use crate::error::ApiError;
 use crate::ids::ProjectId;
+use crate::paging::{self, Query};
 use crate::AppState;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -290,21 +291,14 @@ pub async fn get(state: &AppState, key_id: &str) -> Result<Option<KeyRecord>, Ap
     item.map(db::from_item).transpose()
 }
 
-/// Every key of a project, newest first.
+/// Every key of a project, newest first (its `gsi1` partition, by creation time).
 pub async fn list(state: &AppState, project: &ProjectId) -> Result<Vec<KeyRecord>, ApiError> {
-    let out = state
-        .dynamodb
-        .query()
-        .table_name(&state.config.table_name)
-        .index_name("gsi1")
-        .key_condition_expression("gsi1pk = :pk")
-        .expression_attribute_values(":pk", db::s(format!("P#{project}#KEYS")))
-        .scan_index_forward(false)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    out.items
-        .unwrap_or_default()
+    let query = Query {
+        backward: true,
+        ..Query::partition(Some("gsi1"), format!("P#{project}#KEYS"))
+    };
+    paging::all(state, &query)
+        .await?
         .into_iter()
         .map(db::from_item)
         .collect()

@@ -6,6 +6,7 @@ use crate::credentials::Provider;
 use crate::db::{self, storage_error, Item};
 use crate::error::ApiError;
 use crate::ids::ProjectId;
+use crate::paging::{self, After, Query};
 use crate::AppState;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
@@ -177,34 +178,23 @@ pub async fn record_provider(
     Err(ApiError::not_found("project"))
 }
 
-/// All projects, in id (= creation) order, one page at a time.
+/// All projects, in id (= creation) order, one page at a time (the `PROJECTS` partition of
+/// `gsi1`, whose sort key is the project id; each project is its own table partition).
 pub async fn list(
     state: &AppState,
     after: Option<&ProjectId>,
     limit: i32,
 ) -> Result<(Vec<Project>, Option<ProjectId>), ApiError> {
-    let mut req = state
-        .dynamodb
-        .query()
-        .table_name(&state.config.table_name)
-        .index_name("gsi1")
-        .key_condition_expression("gsi1pk = :pk")
-        .expression_attribute_values(":pk", db::s("PROJECTS"))
-        .limit(limit);
-    if let Some(after) = after {
-        req = req
-            .exclusive_start_key("gsi1pk", db::s("PROJECTS"))
-            .exclusive_start_key("gsi1sk", db::s(after.to_string()))
-            .exclusive_start_key("pk", db::s(pk(after)))
-            .exclusive_start_key("sk", db::s("PROJECT"));
-    }
-    let out = req.send().await.map_err(storage_error)?;
-    let projects: Vec<Project> = out
-        .items
-        .unwrap_or_default()
+    let after = after.map(|id| After {
+        sk: id.to_string(),
+        table_pk: pk(id),
+        table_sk: "PROJECT".to_owned(),
+    });
+    let query = Query::partition(Some("gsi1"), "PROJECTS".to_owned());
+    let (items, next) = paging::page(state, &query, limit, after.as_ref()).await?;
+    let projects: Vec<Project> = items
         .into_iter()
         .map(db::from_item)
         .collect::<Result<_, _>>()?;
-    let next = out.last_evaluated_key.and(projects.last().map(|p| p.id));
-    Ok((projects, next))
+    Ok((projects, next.and_then(|id| id.parse().ok())))
 }

@@ -8,7 +8,7 @@
 use crate::db::{self, storage_error, Item};
 use crate::error::ApiError;
 use crate::ids::{DeliveryId, EndpointId, EventId, ProjectId};
-use crate::paging::{self, Source, Window};
+use crate::paging::{self, Query, Window};
 use crate::AppState;
 use serde::{Deserialize, Serialize};
 
@@ -158,17 +158,17 @@ pub async fn list(
     filter: Filter<'_>,
     window: &Window,
 ) -> Result<(Vec<Delivery>, Option<String>), ApiError> {
-    let (index, status) = match (filter.endpoint, filter.status) {
-        (Some(e), s) => (Some(("gsi1", endpoint_index_pk(project, e))), s),
-        (None, Some(s)) => (Some(("gsi2", status_index_pk(project, s))), None),
-        (None, None) => (None, None),
+    let range = window.range::<crate::ids::Delivery>();
+    // An endpoint's deliveries through its index (status filtered there), a status alone
+    // through the status index.
+    let (index, partition, status) = match (filter.endpoint, filter.status) {
+        (Some(e), s) => (Some("gsi1"), endpoint_index_pk(project, e), s),
+        (None, Some(s)) => (Some("gsi2"), status_index_pk(project, s), None),
+        (None, None) => (None, pk(project), None),
     };
-    let source = Source {
-        table_pk: pk(project),
-        index,
-        status,
-    };
-    let (items, cursor) = paging::page::<crate::ids::Delivery>(state, source, window).await?;
+    let query = Query::newest_first(index, partition, range).only("status", status);
+    let after = window.after(&pk(project));
+    let (items, cursor) = paging::page(state, &query, window.limit, after.as_ref()).await?;
     let now = state.clock.now().unix_timestamp();
     let mut found = Vec::new();
     for item in items {
@@ -239,18 +239,12 @@ pub async fn attempts(
     project: &ProjectId,
     id: &DeliveryId,
 ) -> Result<Vec<Attempt>, ApiError> {
-    let out = state
-        .dynamodb
-        .query()
-        .table_name(&state.config.table_name)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", db::s(attempts_pk(project, id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(storage_error)?;
-    out.items
-        .unwrap_or_default()
+    let query = Query {
+        consistent: true,
+        ..Query::partition(None, attempts_pk(project, id))
+    };
+    paging::all(state, &query)
+        .await?
         .into_iter()
         .map(db::from_item)
         .collect()

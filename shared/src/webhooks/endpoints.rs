@@ -9,6 +9,7 @@
 use crate::db::{self, storage_error, Item};
 use crate::error::ApiError;
 use crate::ids::{EndpointId, ProjectId};
+use crate::paging::{self, Query};
 use crate::webhooks::filter::{any_matches, EventFilter, EventType};
 use crate::webhooks::signing::WebhookSecret;
 use crate::AppState;
@@ -153,32 +154,20 @@ fn from_item(project: &ProjectId, item: Item) -> Result<Option<Endpoint>, ApiErr
     Ok((e.project_id == *project).then_some(e))
 }
 
-/// Every endpoint of `project` (at most the plan's maximum, so one Query page).
+/// Every endpoint of `project` (at most the plan's maximum, so one Query page), strongly
+/// consistent so a change just made is listed.
 pub async fn list(state: &AppState, project: &ProjectId) -> Result<Vec<Endpoint>, ApiError> {
+    let query = Query {
+        consistent: true,
+        ..Query::partition(None, pk(project))
+    };
     let mut out = Vec::new();
-    let mut start = None;
-    loop {
-        let page = state
-            .dynamodb
-            .query()
-            .table_name(&state.config.table_name)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", db::s(pk(project)))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(storage_error)?;
-        for item in page.items.unwrap_or_default() {
-            if let Some(e) = from_item(project, item)? {
-                out.push(e);
-            }
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return Ok(out);
+    for item in paging::all(state, &query).await? {
+        if let Some(e) = from_item(project, item)? {
+            out.push(e);
         }
     }
+    Ok(out)
 }
 
 pub async fn get(

@@ -9,6 +9,7 @@ use super::queue;
 use crate::db::{self, storage_error};
 use crate::error::ApiError;
 use crate::ids::{DeliveryId, ProjectId};
+use crate::paging::{self, Query, Range};
 use crate::AppState;
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -20,44 +21,29 @@ pub fn handler(state: &'static AppState) -> BoxFuture<'static, Result<(), ApiErr
 /// Enqueues every delivery due now; returns how many.
 pub async fn sweep(state: &AppState) -> Result<usize, ApiError> {
     let now_ms = i64::try_from(state.clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-    // `#` sorts before digits, `~` after everything an id contains.
+    // `#` sorts before digits, `~` after everything an id contains: every entry due by now.
     let upper = format!("{:013}#~", now_ms.max(0));
     let mut due: Vec<(ProjectId, DeliveryId, i32)> = Vec::new();
     for shard in 0..DUE_SHARDS {
-        let mut start = None;
-        loop {
-            let page = state
-                .dynamodb
-                .query()
-                .table_name(&state.config.table_name)
-                .index_name("due")
-                .key_condition_expression("duepk = :pk AND duesk <= :upper")
-                .expression_attribute_values(":pk", db::s(format!("DUE#{shard}")))
-                .expression_attribute_values(":upper", db::s(&upper))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(storage_error)?;
-            for item in page.items.unwrap_or_default() {
-                let project = item
-                    .get("pk")
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|pk| pk.strip_prefix("P#")?.strip_suffix("#DLV"))
-                    .and_then(|p| p.parse::<ProjectId>().ok());
-                let id = item
-                    .get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|sk| sk.parse::<DeliveryId>().ok());
-                let old_sk = item.get("duesk").and_then(|v| v.as_s().ok()).cloned();
-                if let (Some(p), Some(d), Some(old_sk)) = (project, id, old_sk) {
-                    if claim(state, &p, &d, &old_sk, now_ms).await? {
-                        due.push((p, d, 0));
-                    }
+        let query = Query {
+            range: Range::Below(upper.clone()),
+            ..Query::partition(Some("due"), format!("DUE#{shard}"))
+        };
+        for item in paging::all(state, &query).await? {
+            let project = item
+                .get("pk")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|pk| pk.strip_prefix("P#")?.strip_suffix("#DLV"))
+                .and_then(|p| p.parse::<ProjectId>().ok());
+            let id = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|sk| sk.parse::<DeliveryId>().ok());
+            let old_sk = item.get("duesk").and_then(|v| v.as_s().ok()).cloned();
+            if let (Some(p), Some(d), Some(old_sk)) = (project, id, old_sk) {
+                if claim(state, &p, &d, &old_sk, now_ms).await? {
+                    due.push((p, d, 0));
                 }
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
             }
         }
     }
