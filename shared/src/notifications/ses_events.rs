@@ -179,7 +179,7 @@ pub fn handler(
 ) -> BoxFuture<'static, Result<(), MessageError>> {
     async move {
         let body = message.body.as_deref().unwrap_or_default();
-        let Some(feedback) = parse(body).map_err(MessageError::Permanent)? else {
+        let Some(feedback) = parse(body).map_err(MessageError::dead_letter)? else {
             return Ok(());
         };
         apply(state, feedback).await?;

@@ -37,7 +37,7 @@ pub fn handler(
             .and_then(|c| c.parse().ok())
             .unwrap_or(1);
         let outcome = handle(state, &message, receives).await;
-        if let Err(MessageError::Transient(_)) = &outcome {
+        if outcome.as_ref().is_err_and(MessageError::is_retry) {
             backoff(state, &message, receives).await;
         }
         outcome
@@ -54,9 +54,9 @@ async fn backoff(state: &AppState, message: &SqsMessage, receives: u32) {
 async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result<(), MessageError> {
     let body = message.body.as_deref().unwrap_or_default();
     let msg: Message = serde_json::from_str(body)
-        .map_err(|e| MessageError::Permanent(format!("malformed message: {e}")))?;
+        .map_err(|e| MessageError::dead_letter(format!("malformed message: {e}")))?;
     if msg.v != 1 {
-        return Err(MessageError::Permanent(format!(
+        return Err(MessageError::dead_letter(format!(
             "unknown message version {}",
             msg.v
         )));
@@ -102,16 +102,16 @@ async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result
     match result {
         Ok(()) => Ok(()),
         Err(SyncError::Storage(e)) => Err(e.into()),
-        Err(SyncError::Provider(ProviderError::Unavailable(m))) => Err(MessageError::Transient(m)),
+        Err(SyncError::Provider(e @ ProviderError::Unavailable(_))) => Err(MessageError::retry(e)),
         // Just-created payments can 404 for a moment (eventual consistency); a forged id stays 404.
         Err(SyncError::Provider(ProviderError::NotFound)) if receives < 3 => {
-            Err(MessageError::Transient("not found yet".into()))
+            Err(MessageError::retry(ProviderError::NotFound))
         }
         Err(SyncError::Provider(ProviderError::NotFound)) => {
             tracing::info!(project_id = %project.id, "provider resource not found for this project: dropped");
             Ok(())
         }
-        Err(SyncError::Provider(e)) => Err(MessageError::Permanent(e.to_string())),
+        Err(SyncError::Provider(e)) => Err(MessageError::dead_letter(e)),
     }
 }
 
