@@ -154,7 +154,7 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
     };
     if let Err(e) = notices::admit(state, &project.id, now).await {
         release().await;
-        return Err(e);
+        return Err(e.into());
     }
     // Deliberately no `project.active` check here nor in the sync: a buyer may already have
     // paid a deactivated shop, so its payments keep settling (README, Payments).
@@ -191,7 +191,7 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
     }
     if let Err(e) = queue::send(state, &project.id, job).await {
         release().await;
-        return Err(e);
+        return Err(e.into());
     }
     json(StatusCode::OK, &Ack::default())
 }
