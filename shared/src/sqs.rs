@@ -70,8 +70,8 @@ impl From<crate::db::StorageError> for MessageError {
     }
 }
 
-/// A consumer step that failed with an API error (a store function that still returns one):
-/// transient, as every such failure has been, keeping its status, code, detail and cause.
+/// Only the payment sync still gets API errors from the stores it shares with HTTP handlers:
+/// transient, as every such failure has been, the API error (status, code, detail) kept as cause.
 impl From<crate::error::ApiError> for MessageError {
     fn from(err: crate::error::ApiError) -> Self {
         Self::retry(err)

@@ -149,7 +149,7 @@ impl ClassifyName for serde_json::Error {
 }
 
 /// Applies one feedback; `true` when a notification changed.
-pub async fn apply(state: &AppState, feedback: Feedback) -> Result<bool, crate::ApiError> {
+pub async fn apply(state: &AppState, feedback: Feedback) -> Result<bool, crate::db::StorageError> {
     let Some((project, id)) =
         store::find_provider_message(state, "email", &feedback.message_id).await?
     else {
