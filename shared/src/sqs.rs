@@ -70,14 +70,6 @@ impl From<crate::db::StorageError> for MessageError {
     }
 }
 
-/// Only the payment sync still gets API errors from the stores it shares with HTTP handlers:
-/// transient, as every such failure has been, the API error (status, code, detail) kept as cause.
-impl From<crate::error::ApiError> for MessageError {
-    fn from(err: crate::error::ApiError) -> Self {
-        Self::retry(err)
-    }
-}
-
 /// One message's handler.
 pub type SqsHandler =
     fn(&'static AppState, SqsMessage) -> BoxFuture<'static, Result<(), MessageError>>;

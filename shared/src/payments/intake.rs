@@ -166,7 +166,7 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
         }
         Err(e) => {
             release().await;
-            return Err(e);
+            return Err(e.into());
         }
     };
     if webhook {

@@ -4,7 +4,7 @@
 use super::model::Payment;
 use super::schedule;
 use super::status::Status;
-use crate::db::{self, storage_error, Item};
+use crate::db::{self, storage_error, Item, StorageError};
 use crate::error::ApiError;
 use crate::ids::{PaymentId, ProjectId};
 use crate::AppState;
@@ -54,7 +54,7 @@ fn check_sk(p: &Payment, at_ms: u64) -> String {
     format!("{at_ms:013}#{}#{}", p.project_id, p.id)
 }
 
-fn item(p: &Payment) -> Result<Item, ApiError> {
+fn item(p: &Payment) -> Result<Item, StorageError> {
     let mut item = db::to_item(p)?;
     let id = p.id.to_string();
     item.insert("pk".into(), db::s(pay_pk(&p.project_id)));
@@ -76,7 +76,7 @@ fn item(p: &Payment) -> Result<Item, ApiError> {
     Ok(item)
 }
 
-fn put(state: &AppState, p: &Payment, old_version: Option<u64>) -> Result<Put, ApiError> {
+fn put(state: &AppState, p: &Payment, old_version: Option<u64>) -> Result<Put, StorageError> {
     let b = Put::builder()
         .table_name(&state.config.table_name)
         .set_item(Some(item(p)?));
@@ -86,11 +86,11 @@ fn put(state: &AppState, p: &Payment, old_version: Option<u64>) -> Result<Put, A
             .condition_expression("attribute_exists(pk) AND version = :v")
             .expression_attribute_values(":v", db::n(v)),
     };
-    b.build().map_err(ApiError::internal)
+    b.build().map_err(StorageError::other)
 }
 
 /// Stores a new payment.
-pub async fn insert(state: &AppState, p: &Payment) -> Result<(), ApiError> {
+pub async fn insert(state: &AppState, p: &Payment) -> Result<(), StorageError> {
     state
         .dynamodb
         .put_item()
@@ -104,7 +104,11 @@ pub async fn insert(state: &AppState, p: &Payment) -> Result<(), ApiError> {
 }
 
 /// Replaces a payment if nobody wrote it since `old_version`; `false` on a lost race.
-pub async fn replace(state: &AppState, p: &Payment, old_version: u64) -> Result<bool, ApiError> {
+pub async fn replace(
+    state: &AppState,
+    p: &Payment,
+    old_version: u64,
+) -> Result<bool, StorageError> {
     let result = state
         .dynamodb
         .put_item()
@@ -117,7 +121,7 @@ pub async fn replace(state: &AppState, p: &Payment, old_version: u64) -> Result<
     match result {
         Ok(_) => Ok(true),
         Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e).into()),
+        Err(e) => Err(storage_error(e)),
     }
 }
 
@@ -125,7 +129,7 @@ pub async fn get(
     state: &AppState,
     project: &ProjectId,
     id: &PaymentId,
-) -> Result<Option<Payment>, ApiError> {
+) -> Result<Option<Payment>, StorageError> {
     let item = db::get_item(state, pay_pk(project), id.to_string()).await?;
     let Some(item) = item else {
         return Ok(None);
@@ -207,7 +211,7 @@ pub async fn history(
     state: &AppState,
     project: &ProjectId,
     id: &PaymentId,
-) -> Result<Vec<serde_json::Value>, ApiError> {
+) -> Result<Vec<serde_json::Value>, StorageError> {
     let out = state
         .dynamodb
         .query()
@@ -250,7 +254,7 @@ pub async fn commit_change(
     p: &Payment,
     old_version: u64,
     marker: bool,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StorageError> {
     let at = p.updated_at.clone();
     let mut history = Item::new();
     history.insert("pk".into(), db::s(history_pk(&p.project_id, &p.id)));
@@ -279,7 +283,7 @@ pub async fn commit_change(
                     .table_name(&state.config.table_name)
                     .set_item(Some(history))
                     .build()
-                    .map_err(ApiError::internal)?,
+                    .map_err(StorageError::other)?,
             )
             .build(),
     ];
@@ -313,7 +317,7 @@ pub async fn commit_change(
                         .set_item(Some(m))
                         .condition_expression("attribute_not_exists(pk)")
                         .build()
-                        .map_err(ApiError::internal)?,
+                        .map_err(StorageError::other)?,
                 )
                 .build(),
         );
@@ -327,7 +331,7 @@ pub async fn commit_change(
     {
         Ok(_) => Ok(true),
         Err(e) if db::is_transaction_conflict(&e) || db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e).into()),
+        Err(e) => Err(storage_error(e)),
     }
 }
 
@@ -342,7 +346,7 @@ pub async fn marker(
     state: &AppState,
     project: &ProjectId,
     order_id: &str,
-) -> Result<Option<Marker>, ApiError> {
+) -> Result<Option<Marker>, StorageError> {
     let item = db::get_item(state, marker_pk(project, order_id), "PAID").await?;
     Ok(item.and_then(|i| {
         if i.get("project_id").and_then(|v| v.as_s().ok()) != Some(&project.to_string()) {
@@ -367,7 +371,7 @@ pub async fn marker_emitted(
     state: &AppState,
     project: &ProjectId,
     order_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StorageError> {
     state
         .dynamodb
         .update_item()

@@ -14,6 +14,7 @@ use super::refunds;
 use super::status::{self, Attempt, Status};
 use super::store;
 use crate::clock::rfc3339;
+use crate::db::StorageError;
 use crate::error::ApiError;
 use crate::ids::PaymentId;
 use crate::sqs::MessageError;
@@ -117,13 +118,58 @@ async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result
 
 #[derive(Debug)]
 pub enum SyncError {
-    Storage(ApiError),
+    /// Storing what was learnt failed ([`ApplyError`]).
+    Storage(ApplyError),
     Provider(ProviderError),
 }
 
-impl From<ApiError> for SyncError {
-    fn from(e: ApiError) -> Self {
-        Self::Storage(e)
+impl<E: Into<ApplyError>> From<E> for SyncError {
+    fn from(e: E) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+/// Why a provider payment was not applied (or announced): no HTTP type, as the sync consumer
+/// and the HTTP routes both apply. Mapped once to `ApiError` and once to `MessageError`, below.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The payment or one of its refunds kept changing under us (lost races): 503
+    /// `payment_busy`.
+    #[error("the {0} kept changing")]
+    Busy(&'static str),
+    /// `payment.updated` / `order.paid` could not be stored.
+    #[error(transparent)]
+    Emit(#[from] crate::webhooks::EmitError),
+}
+
+impl From<refunds::RecordError> for ApplyError {
+    fn from(err: refunds::RecordError) -> Self {
+        match err {
+            refunds::RecordError::Busy => Self::Busy("refund"),
+            refunds::RecordError::Storage(e) => Self::Storage(e),
+        }
+    }
+}
+
+/// The HTTP edge for applying.
+impl From<ApplyError> for ApiError {
+    fn from(err: ApplyError) -> Self {
+        match err {
+            ApplyError::Storage(e) => e.into(),
+            ApplyError::Busy(what) => {
+                ApiError::unavailable("payment_busy", format!("the {what} kept changing; retry"))
+            }
+            ApplyError::Emit(e) => e.into(),
+        }
+    }
+}
+
+/// The SQS edge for applying: every kind is worth another receive (and the backoff).
+impl From<ApplyError> for MessageError {
+    fn from(err: ApplyError) -> Self {
+        Self::retry(err)
     }
 }
 
@@ -147,7 +193,7 @@ pub async fn apply(
     project: &Project,
     provider: &dyn PaymentProvider,
     pp: &ProviderPayment,
-) -> Result<Option<Payment>, ApiError> {
+) -> Result<Option<Payment>, ApplyError> {
     if let (Some(expected), Some(got)) = (provider.account_id(), pp.account_id.as_deref()) {
         if expected != got {
             tracing::warn!(project_id = %project.id, "provider payment of another account: ignored");
@@ -223,10 +269,7 @@ pub async fn apply(
         }
     }
     let Some(payment) = result else {
-        return Err(ApiError::unavailable(
-            "payment_busy",
-            "the payment kept changing; retry",
-        ));
+        return Err(ApplyError::Busy("payment"));
     };
     // Before announcing, so a shop told about a refund can already list it.
     refunds::observe(state, &payment, &pp.refunds).await?;
@@ -235,7 +278,7 @@ pub async fn apply(
 }
 
 /// Emits what the stored state implies; safe to repeat.
-pub async fn announce(state: &AppState, project: &Project, p: &Payment) -> Result<(), ApiError> {
+pub async fn announce(state: &AppState, project: &Project, p: &Payment) -> Result<(), ApplyError> {
     let dedupe = format!(
         "payment.updated:{}:{}:{}:{}",
         p.id,
@@ -243,7 +286,7 @@ pub async fn announce(state: &AppState, project: &Project, p: &Payment) -> Resul
         p.refunded_minor,
         p.provider_payment_id.as_deref().unwrap_or("-")
     );
-    let view = serde_json::to_value(p.view()).map_err(ApiError::internal)?;
+    let view = serde_json::to_value(p.view()).map_err(StorageError::other)?;
     crate::webhooks::emit(state, project, "payment.updated", view, Some(&dedupe)).await?;
     if p.status.is_paid() {
         if let Some(m) = store::marker(state, &project.id, &p.order_id).await? {
@@ -269,7 +312,7 @@ async fn announce_order(
     state: &AppState,
     project: &Project,
     order_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), ApplyError> {
     let Some(m) = store::marker(state, &project.id, order_id).await? else {
         return Ok(());
     };
@@ -282,7 +325,7 @@ async fn announce_order(
     match store::get(state, &project.id, &payment).await? {
         Some(p) => announce(state, project, &p).await,
         // Nothing left to announce: take the marker out of the sweep.
-        None => store::marker_emitted(state, &project.id, order_id).await,
+        None => Ok(store::marker_emitted(state, &project.id, order_id).await?),
     }
 }
 
