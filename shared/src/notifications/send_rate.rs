@@ -46,6 +46,6 @@ pub async fn admit(state: &AppState) -> Result<bool, StorageError> {
     match result {
         Ok(_) => Ok(true),
         Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e).into()),
+        Err(e) => Err(storage_error(e)),
     }
 }

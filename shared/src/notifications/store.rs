@@ -169,7 +169,7 @@ async fn apply(
             None => Ok(None),
         },
         Err(e) if db::is_conditional_failure(&e) => Ok(None),
-        Err(e) => Err(storage_error(e).into()),
+        Err(e) => Err(storage_error(e)),
     }
 }
 

@@ -154,7 +154,7 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
     };
     if let Err(e) = notices::admit(state, &project.id, now).await {
         release().await;
-        return Err(e.into());
+        return Err(e);
     }
     // Deliberately no `project.active` check here nor in the sync: a buyer may already have
     // paid a deactivated shop, so its payments keep settling (README, Payments).

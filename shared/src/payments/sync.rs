@@ -381,3 +381,41 @@ async fn reconcile(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn lost_races_are_payment_busy_over_http_and_retried_from_the_queue() {
+        for (err, detail) in [
+            (
+                ApplyError::Busy("payment"),
+                "the payment kept changing; retry",
+            ),
+            (
+                ApplyError::from(refunds::RecordError::Busy),
+                "the refund kept changing; retry",
+            ),
+        ] {
+            let message = MessageError::from(ApplyError::Busy("payment"));
+            assert!(message.is_retry());
+            let api = ApiError::from(err);
+            assert_eq!(api.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!((api.code(), api.detail()), ("payment_busy", detail));
+        }
+    }
+
+    #[test]
+    fn storage_keeps_its_mapping_through_the_sync() {
+        let sync = SyncError::from(StorageError::other("boom"));
+        let SyncError::Storage(apply) = sync else {
+            panic!("storage")
+        };
+        let message = MessageError::from(apply);
+        let cause = std::error::Error::source(&message).expect("a cause");
+        assert!(cause.is::<ApplyError>(), "{cause:?}");
+        let api = ApiError::from(ApplyError::from(StorageError::other("boom")));
+        assert_eq!(api.code(), "internal_error");
+    }
+}

@@ -212,7 +212,7 @@ pub async fn replace_if(
     match result {
         Ok(_) => Ok(true),
         Err(err) if db::is_conditional_failure(&err) => Ok(false),
-        Err(err) => Err(storage_error(err).into()),
+        Err(err) => Err(storage_error(err)),
     }
 }
 

@@ -403,3 +403,45 @@ async fn write(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqs::MessageError;
+    use http::StatusCode;
+
+    #[test]
+    fn the_http_edge_keeps_each_answer() {
+        let field = || FieldError::new("data", "invalid", "must be a JSON object");
+        let invalid = ApiError::from(EmitError::Invalid(field()));
+        let expected = ApiError::validation(vec![field()]);
+        assert_eq!(
+            (invalid.status(), invalid.code()),
+            (expected.status(), expected.code())
+        );
+        assert_eq!(invalid.field_errors()[0].field, "data");
+        let large = ApiError::from(EmitError::TooLarge(30_000));
+        assert_eq!(large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(large.code(), "event_too_large");
+        assert_eq!(large.problem("r")["limit_bytes"], MAX_PAYLOAD_BYTES);
+        let busy = ApiError::from(EmitError::InProgress);
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.code(), "event_conflict");
+        let storage = ApiError::from(EmitError::from(StorageError::other("boom")));
+        assert_eq!(storage.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(storage.code(), "internal_error");
+    }
+
+    #[test]
+    fn the_sqs_edge_retries_with_the_emit_error_as_cause() {
+        for err in [
+            EmitError::InProgress,
+            EmitError::from(StorageError::other("boom")),
+        ] {
+            let message = MessageError::from(err);
+            assert!(message.is_retry());
+            let cause = std::error::Error::source(&message).expect("a cause");
+            assert!(cause.is::<EmitError>(), "{cause:?}");
+        }
+    }
+}

@@ -285,7 +285,7 @@ pub async fn record_health(
     match req.send().await {
         Ok(_) => Ok(()),
         Err(err) if db::is_conditional_failure(&err) => Ok(()),
-        Err(err) => Err(storage_error(err).into()),
+        Err(err) => Err(storage_error(err)),
     }
 }
 
@@ -314,6 +314,6 @@ pub async fn disable(
     match result {
         Ok(_) => Ok(true),
         Err(err) if db::is_conditional_failure(&err) => Ok(false),
-        Err(err) => Err(storage_error(err).into()),
+        Err(err) => Err(storage_error(err)),
     }
 }
