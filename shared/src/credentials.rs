@@ -114,7 +114,7 @@ pub async fn put(
                 .map_err(secrets_error)?;
             Ok(())
         }
-        Err(e) => Err(secrets_error(e)),
+        Err(e) => Err(secrets_error(e).into()),
     }
 }
 
@@ -123,7 +123,7 @@ pub async fn get(
     state: &AppState,
     project: &ProjectId,
     provider: Provider,
-) -> Result<Option<Map<String, Value>>, ApiError> {
+) -> Result<Option<Map<String, Value>>, CredentialsError> {
     let out = state
         .secrets
         .get_secret_value()
@@ -135,9 +135,9 @@ pub async fn get(
             let text = out.secret_string.unwrap_or_default();
             match serde_json::from_str::<Value>(&text) {
                 Ok(Value::Object(map)) => Ok(Some(map)),
-                _ => Err(ApiError::internal(std::io::Error::other(
-                    "stored credentials are not a JSON object",
-                ))),
+                _ => Err(CredentialsError::Failed(
+                    "stored credentials are not a JSON object".into(),
+                )),
             }
         }
         Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
@@ -161,7 +161,7 @@ pub async fn configured(
         match described {
             Ok(_) => names.push(provider.name()),
             Err(e) if e.code() == Some("ResourceNotFoundException") => {}
-            Err(e) => return Err(secrets_error(e)),
+            Err(e) => return Err(secrets_error(e).into()),
         }
     }
     Ok(names)
@@ -172,16 +172,57 @@ fn secrets_error<E>(
         E,
         aws_sdk_secretsmanager::config::http::HttpResponse,
     >,
-) -> ApiError
+) -> CredentialsError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     use aws_sdk_secretsmanager::error::SdkError;
     match &err {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => ApiError::unavailable(
-            "secrets_unavailable",
-            "the secrets store is temporarily unavailable; retry shortly",
-        ),
-        _ => ApiError::internal(err),
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            CredentialsError::Unavailable(err.into())
+        }
+        _ => CredentialsError::Failed(err.into()),
+    }
+}
+
+/// A Secrets Manager call that failed, its error kept as the source.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// Unreachable or timed out: the caller's to retry (503 `secrets_unavailable`).
+    #[error("secrets store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Refused, or a stored value that is not a JSON object: ours (an opaque 500).
+    #[error("credentials unreadable")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl CredentialsError {
+    /// The code the HTTP edge answers with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "secrets_unavailable",
+            Self::Failed(_) => "internal_error",
+        }
+    }
+}
+
+/// The HTTP edge for credentials.
+impl From<CredentialsError> for ApiError {
+    fn from(err: CredentialsError) -> Self {
+        match err {
+            CredentialsError::Unavailable(_) => ApiError::unavailable(
+                "secrets_unavailable",
+                "the secrets store is temporarily unavailable; retry shortly",
+            )
+            .with_source(err),
+            CredentialsError::Failed(_) => ApiError::internal(err),
+        }
+    }
+}
+
+/// The SQS edge for credentials: transient, as before; the cause kept.
+impl From<CredentialsError> for crate::sqs::MessageError {
+    fn from(err: CredentialsError) -> Self {
+        Self::retry(err)
     }
 }

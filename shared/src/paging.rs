@@ -13,7 +13,7 @@
 //! Ids are ULIDs, so a time range is a `BETWEEN` on the id sort key ([`Range::ids`]); [`Window`]
 //! is the common `since`/`until`/`limit`/`cursor` request of such listings.
 
-use crate::db::{self, storage_error, Item};
+use crate::db::{self, storage_error, Item, StorageError};
 use crate::error::{ApiError, FieldError};
 use crate::http::{page, ApiRequest};
 use crate::ids::IdKind;
@@ -207,7 +207,7 @@ impl Query {
         state: &AppState,
         limit: Option<i32>,
         start: Option<Item>,
-    ) -> Result<(Vec<Item>, Option<Item>), ApiError> {
+    ) -> Result<(Vec<Item>, Option<Item>), StorageError> {
         let e = self.expressions();
         let mut q = state
             .dynamodb
@@ -286,7 +286,7 @@ pub(crate) async fn page(
     query: &Query,
     limit: i32,
     after: Option<&After>,
-) -> Result<(Vec<Item>, Option<String>), ApiError> {
+) -> Result<(Vec<Item>, Option<String>), StorageError> {
     let mut start = after.map(|a| query.start_key(a));
     let mut out = Vec::new();
     for _ in 0..MAX_READS {
@@ -305,7 +305,7 @@ pub(crate) async fn page(
 }
 
 /// Every item of the query, page after page.
-pub(crate) async fn all(state: &AppState, query: &Query) -> Result<Vec<Item>, ApiError> {
+pub(crate) async fn all(state: &AppState, query: &Query) -> Result<Vec<Item>, StorageError> {
     let mut out = Vec::new();
     let mut start = None;
     loop {

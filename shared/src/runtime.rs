@@ -12,10 +12,10 @@ use std::convert::Infallible;
 
 pub type Error = lambda_runtime::Error;
 
-/// A scheduled function's body: runs once per EventBridge tick. An `Err` fails the invocation
-/// (EventBridge retries it) and is logged.
+/// A scheduled function's body: runs once per EventBridge tick. An `Err` (any error, its cause
+/// kept) fails the invocation (EventBridge retries it) and is logged with its chain.
 pub type ScheduleHandler =
-    fn(&'static AppState) -> futures::future::BoxFuture<'static, Result<(), crate::ApiError>>;
+    fn(&'static AppState) -> futures::future::BoxFuture<'static, Result<(), Error>>;
 
 async fn cold_start() -> Result<&'static AppState, Error> {
     let level = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".to_owned());
@@ -68,9 +68,9 @@ pub async fn run_schedule(handler: ScheduleHandler) -> Result<(), Error> {
     let state = cold_start().await?;
     lambda_runtime::run(service_fn(
         move |_event: LambdaEvent<serde_json::Value>| async move {
-            handler(state).await.map_err(|e| {
-                tracing::error!(error = %e, "scheduled run failed");
-                Error::from(e.to_string())
+            handler(state).await.inspect_err(|e| {
+                let error = telemetry::error_chain(e.as_ref());
+                tracing::error!(error = %error, "scheduled run failed");
             })
         },
     ))

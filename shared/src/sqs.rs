@@ -11,31 +11,62 @@ use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use tracing::Instrument;
 
-/// Why a message was not processed.
+/// What made a message fail: any error, kept whole so the log shows its chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a message was not processed, and what the queue should do with it. Either way the
+/// message is reported as a batch item failure; the kind says whether another receive can help.
+/// Messages a consumer has finished with, or that are obsolete, are acknowledged (`Ok`).
 #[derive(Debug, thiserror::Error)]
 pub enum MessageError {
-    /// Worth another try (throttling, a dependency down): the message becomes visible again.
-    #[error("transient: {0}")]
-    Transient(String),
-    /// Retrying cannot help (malformed, unknown version). Returned so the message reaches the
-    /// DLQ after its receives; handlers record a terminal state first where they can.
-    #[error("permanent: {0}")]
-    Permanent(String),
+    /// Worth another try (throttling, a dependency down, a lost race): the message becomes
+    /// visible again (after the consumer's backoff, if it set one, else the queue's timeout).
+    #[error("retry")]
+    Retry {
+        #[source]
+        cause: Cause,
+    },
+    /// Retrying cannot help (malformed, unknown version). Still reported as failed, so the
+    /// message reaches the DLQ after its receives; handlers record a terminal state first where
+    /// they can.
+    #[error("dead letter")]
+    DeadLetter {
+        #[source]
+        cause: Cause,
+    },
 }
 
-/// The SQS edge for storage: nothing about storage is the message's fault, so every kind comes
-/// back for another try, with its cause (kind and SDK error) in the message.
-impl From<crate::db::StorageError> for MessageError {
-    fn from(err: crate::db::StorageError) -> Self {
-        Self::Transient(crate::telemetry::error_chain(&err))
+impl MessageError {
+    pub fn retry(cause: impl Into<Cause>) -> Self {
+        Self::Retry {
+            cause: cause.into(),
+        }
+    }
+
+    pub fn dead_letter(cause: impl Into<Cause>) -> Self {
+        Self::DeadLetter {
+            cause: cause.into(),
+        }
+    }
+
+    pub fn is_retry(&self) -> bool {
+        matches!(self, Self::Retry { .. })
+    }
+
+    /// The kind, for the log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Retry { .. } => "retry",
+            Self::DeadLetter { .. } => "dead_letter",
+        }
     }
 }
 
-/// A consumer step that failed with an API error (a store function that still returns one):
-/// transient, as every such failure has been, keeping its status, code, detail and cause.
-impl From<crate::error::ApiError> for MessageError {
-    fn from(err: crate::error::ApiError) -> Self {
-        Self::Transient(err.to_string())
+/// The SQS edge for storage: nothing about storage is the message's fault, so every kind comes
+/// back for another try, with the storage error (kind and SDK error) as its cause.
+impl From<crate::db::StorageError> for MessageError {
+    fn from(err: crate::db::StorageError) -> Self {
+        Self::retry(err)
     }
 }
 
@@ -65,6 +96,26 @@ pub async fn retry_in(state: &AppState, queue_url: &str, message: &SqsMessage, s
     }
 }
 
+/// The one place a message's outcome becomes the queue's answer: `Some` (reported in
+/// `batchItemFailures`, so the message comes back or goes to the DLQ) for every error and
+/// panic, logged with its kind and cause chain. Never the body: it holds personal data.
+fn failure(
+    id: String,
+    outcome: std::thread::Result<Result<(), MessageError>>,
+) -> Option<BatchItemFailure> {
+    match outcome {
+        Ok(Ok(())) => return None,
+        Ok(Err(err)) => {
+            let error = crate::telemetry::error_chain(&err);
+            tracing::warn!(kind = err.kind(), error = %error, "message failed");
+        }
+        Err(_) => tracing::error!("message handler panicked"),
+    }
+    let mut failure = BatchItemFailure::default();
+    failure.item_identifier = id;
+    Some(failure)
+}
+
 pub async fn process_batch(
     state: &'static AppState,
     event: SqsEvent,
@@ -84,22 +135,7 @@ pub async fn process_batch(
             let outcome = AssertUnwindSafe(handler(state, message).instrument(span.clone()))
                 .catch_unwind()
                 .await;
-            let failed = match outcome {
-                Ok(Ok(())) => false,
-                Ok(Err(err)) => {
-                    span.in_scope(|| tracing::warn!(error = %err, "message failed"));
-                    true
-                }
-                Err(_) => {
-                    span.in_scope(|| tracing::error!("message handler panicked"));
-                    true
-                }
-            };
-            failed.then(|| {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                failure
-            })
+            span.in_scope(|| failure(id, outcome))
         })
         .buffer_unordered(BATCH_CONCURRENCY)
         .filter_map(|f| async move { f })
@@ -147,26 +183,57 @@ mod tests {
                 response,
             ));
             assert_eq!(err.kind(), kind);
-            match MessageError::from(err) {
-                MessageError::Transient(m) => {
-                    assert!(m.starts_with(&format!("storage {kind}")), "{m}");
-                    assert!(m.contains(code), "{m}");
-                }
-                other => panic!("{code}: {other:?}"),
-            }
+            let message = MessageError::from(err);
+            assert!(message.is_retry(), "{code}: {message:?}");
+            let cause = std::error::Error::source(&message).expect("a cause");
+            let storage = cause
+                .downcast_ref::<crate::db::StorageError>()
+                .expect("the storage error itself");
+            assert_eq!(storage.kind(), kind);
+            let chain = crate::telemetry::error_chain(&message);
+            assert!(
+                chain.starts_with(&format!("retry: storage {kind}")),
+                "{chain}"
+            );
+            assert!(chain.contains(code), "{chain}");
         }
     }
 
     #[test]
-    fn api_errors_are_transient_with_code_and_detail() {
-        let err = crate::ApiError::unavailable("provider_unavailable", "mercado pago is down");
-        match MessageError::from(err) {
-            MessageError::Transient(m) => {
-                assert!(m.contains("provider_unavailable"), "{m}");
-                assert!(m.contains("mercado pago is down"), "{m}");
-            }
-            other => panic!("{other:?}"),
+    fn kinds_keep_their_cause_as_source() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("the inner cause")]
+        struct Inner;
+        for (err, kind) in [
+            (MessageError::retry(Inner), "retry"),
+            (MessageError::dead_letter(Inner), "dead_letter"),
+        ] {
+            assert_eq!(err.kind(), kind);
+            assert_eq!(err.is_retry(), kind == "retry");
+            let source = std::error::Error::source(&err).expect("a cause");
+            assert!(source.is::<Inner>(), "{source:?}");
+            assert!(crate::telemetry::error_chain(&err).ends_with(": the inner cause"));
         }
+        let text = MessageError::dead_letter("malformed delivery message");
+        assert_eq!(
+            crate::telemetry::error_chain(&text),
+            "dead letter: malformed delivery message"
+        );
+    }
+
+    #[test]
+    fn every_error_and_panic_is_a_batch_item_failure_and_success_is_not() {
+        let id = |outcome| failure("m-1".into(), outcome).map(|f| f.item_identifier);
+        assert_eq!(id(Ok(Ok(()))), None);
+        assert_eq!(
+            id(Ok(Err(MessageError::retry("throttled")))).as_deref(),
+            Some("m-1")
+        );
+        assert_eq!(
+            id(Ok(Err(MessageError::dead_letter("malformed")))).as_deref(),
+            Some("m-1")
+        );
+        assert_eq!(id(Err(Box::new("panic"))).as_deref(), Some("m-1"));
     }
 
     #[test]

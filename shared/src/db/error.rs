@@ -46,6 +46,15 @@ pub struct StorageError {
 }
 
 impl StorageError {
+    /// A failure on our side around a call (an item that does not (de)serialise, a request
+    /// the builder refuses): kind `Other`, with `source` kept.
+    pub fn other(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            kind: StorageErrorKind::Other,
+            source: source.into(),
+        }
+    }
+
     pub fn kind(&self) -> StorageErrorKind {
         self.kind
     }

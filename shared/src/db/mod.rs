@@ -2,8 +2,6 @@
 //! of SDK errors ([`StorageError`]) and its one mapping to API errors, and TTL semantics (an item past `expires_at` is absent even if
 //! DynamoDB has not deleted it yet, and DynamoDB Local never does).
 
-use crate::error::ApiError;
-
 mod error;
 mod transaction;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -16,12 +14,12 @@ pub use transaction::{failed_condition, transact, Transaction};
 
 pub type Item = HashMap<String, AttributeValue>;
 
-pub fn to_item<T: Serialize>(value: &T) -> Result<Item, ApiError> {
-    serde_dynamo::to_item(value).map_err(ApiError::internal)
+pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StorageError> {
+    serde_dynamo::to_item(value).map_err(StorageError::other)
 }
 
-pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {
-    serde_dynamo::from_item(item).map_err(ApiError::internal)
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StorageError> {
+    serde_dynamo::from_item(item).map_err(StorageError::other)
 }
 
 /// One strongly consistent read of the item at `pk`/`sk`: what every store uses to fetch a
@@ -30,7 +28,7 @@ pub async fn get_item(
     state: &crate::AppState,
     pk: impl Into<String>,
     sk: impl Into<String>,
-) -> Result<Option<Item>, ApiError> {
+) -> Result<Option<Item>, StorageError> {
     let out = state
         .dynamodb
         .get_item()

@@ -1,6 +1,6 @@
 //! Events (item 10) and their shop-side dedupe markers (item 11).
 
-use crate::db::{self, Item};
+use crate::db::{self, Item, StorageError};
 use crate::error::ApiError;
 use crate::ids::{DeliveryId, EventId, ProjectId};
 use crate::paging::{self, Query, Window};
@@ -35,7 +35,7 @@ pub fn dedupe_pk(project: &ProjectId, key: &str) -> String {
     format!("P#{project}#EVTID#{key}")
 }
 
-pub fn to_item(e: &Event) -> Result<Item, ApiError> {
+pub fn to_item(e: &Event) -> Result<Item, StorageError> {
     let mut item = db::to_item(e)?;
     item.insert("pk".into(), db::s(pk(&e.project_id)));
     item.insert("sk".into(), db::s(e.id.to_string()));
@@ -57,7 +57,11 @@ pub fn dedupe_item(e: &Event, key: &str) -> Item {
     item
 }
 
-pub fn from_item(project: &ProjectId, item: Item, now_s: i64) -> Result<Option<Event>, ApiError> {
+pub fn from_item(
+    project: &ProjectId,
+    item: Item,
+    now_s: i64,
+) -> Result<Option<Event>, StorageError> {
     if db::expired(&item, now_s) {
         return Ok(None);
     }
@@ -93,7 +97,7 @@ pub async fn get(
     state: &AppState,
     project: &ProjectId,
     id: &EventId,
-) -> Result<Option<Event>, ApiError> {
+) -> Result<Option<Event>, StorageError> {
     let item = db::get_item(state, pk(project), id.to_string()).await?;
     match item {
         Some(item) => from_item(project, item, state.clock.now().unix_timestamp()),
@@ -106,7 +110,7 @@ pub async fn deduped(
     state: &AppState,
     project: &ProjectId,
     key: &str,
-) -> Result<Option<EventId>, ApiError> {
+) -> Result<Option<EventId>, StorageError> {
     let item = db::get_item(state, dedupe_pk(project, key), "DEDUPE").await?;
     let Some(item) = item else {
         return Ok(None);

@@ -50,6 +50,6 @@ pub(crate) async fn emit_failed(state: &AppState, notification: &Notification) {
     if let Err(e) =
         crate::webhooks::emit(state, &project, "notification.failed", data, Some(&key)).await
     {
-        tracing::warn!(notification_id = %notification.id, code = e.code(), "notification.failed not emitted");
+        tracing::warn!(notification_id = %notification.id, error = %crate::telemetry::error_chain(&e), "notification.failed not emitted");
     }
 }

@@ -14,8 +14,7 @@
 //! many senders ask at once. The item expires a minute after its second; each second is a new
 //! partition key, so no counter partition stays hot.
 
-use crate::db::{self, storage_error};
-use crate::error::ApiError;
+use crate::db::{self, storage_error, StorageError};
 use crate::AppState;
 
 /// The counter item of one second.
@@ -25,7 +24,7 @@ pub fn pk(epoch_second: i64) -> String {
 
 /// Takes one e-mail slot in the current second: `true` if it may be sent now, `false` if the
 /// account's rate is used up for this second (try again in a moment). A rate of 0 is no limit.
-pub async fn admit(state: &AppState) -> Result<bool, ApiError> {
+pub async fn admit(state: &AppState) -> Result<bool, StorageError> {
     let rate = state.config.ses_max_send_rate;
     if rate == 0 {
         return Ok(true);
@@ -47,6 +46,6 @@ pub async fn admit(state: &AppState) -> Result<bool, ApiError> {
     match result {
         Ok(_) => Ok(true),
         Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e).into()),
+        Err(e) => Err(storage_error(e)),
     }
 }

@@ -149,7 +149,7 @@ impl ClassifyName for serde_json::Error {
 }
 
 /// Applies one feedback; `true` when a notification changed.
-pub async fn apply(state: &AppState, feedback: Feedback) -> Result<bool, crate::ApiError> {
+pub async fn apply(state: &AppState, feedback: Feedback) -> Result<bool, crate::db::StorageError> {
     let Some((project, id)) =
         store::find_provider_message(state, "email", &feedback.message_id).await?
     else {
@@ -179,7 +179,7 @@ pub fn handler(
 ) -> BoxFuture<'static, Result<(), MessageError>> {
     async move {
         let body = message.body.as_deref().unwrap_or_default();
-        let Some(feedback) = parse(body).map_err(MessageError::Permanent)? else {
+        let Some(feedback) = parse(body).map_err(MessageError::dead_letter)? else {
             return Ok(());
         };
         apply(state, feedback).await?;

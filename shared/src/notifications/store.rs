@@ -9,8 +9,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::model::{HistoryEntry, Notification, Status};
-use crate::db::{self, storage_error, Item};
-use crate::error::ApiError;
+use crate::db::{self, storage_error, Item, StorageError};
 use crate::ids::{NotificationId, ProjectId};
 use crate::AppState;
 
@@ -38,7 +37,7 @@ pub async fn create(
     state: &AppState,
     notification: &Notification,
     retention_days: u32,
-) -> Result<(), ApiError> {
+) -> Result<(), StorageError> {
     let project = &notification.project_id;
     let mut item = db::to_item(notification)?;
     let id = notification.id.to_string();
@@ -75,7 +74,7 @@ pub(super) fn decode(
     state: &AppState,
     project: &ProjectId,
     item: Item,
-) -> Result<Option<Notification>, ApiError> {
+) -> Result<Option<Notification>, StorageError> {
     if db::expired(&item, state.clock.now().unix_timestamp()) {
         return Ok(None);
     }
@@ -87,7 +86,7 @@ pub async fn get(
     state: &AppState,
     project: &ProjectId,
     id: &NotificationId,
-) -> Result<Option<Notification>, ApiError> {
+) -> Result<Option<Notification>, StorageError> {
     let item = db::get_item(state, pk(project), id.to_string()).await?;
     match item {
         Some(item) => decode(state, project, item),
@@ -95,7 +94,7 @@ pub async fn get(
     }
 }
 
-fn history_value(entry: &HistoryEntry) -> Result<AttributeValue, ApiError> {
+fn history_value(entry: &HistoryEntry) -> Result<AttributeValue, StorageError> {
     Ok(AttributeValue::L(vec![AttributeValue::M(db::to_item(
         entry,
     )?)]))
@@ -120,7 +119,7 @@ async fn apply(
     project: &ProjectId,
     id: &NotificationId,
     change: Change<'_>,
-) -> Result<Option<Notification>, ApiError> {
+) -> Result<Option<Notification>, StorageError> {
     let entry = HistoryEntry {
         status: change.to,
         at: change.at,
@@ -170,7 +169,7 @@ async fn apply(
             None => Ok(None),
         },
         Err(e) if db::is_conditional_failure(&e) => Ok(None),
-        Err(e) => Err(storage_error(e).into()),
+        Err(e) => Err(storage_error(e)),
     }
 }
 
@@ -180,7 +179,7 @@ pub async fn claim(
     project: &ProjectId,
     id: &NotificationId,
     token: &str,
-) -> Result<Option<Notification>, ApiError> {
+) -> Result<Option<Notification>, StorageError> {
     let at = crate::clock::rfc3339(state.clock.now());
     apply(
         state,
@@ -209,7 +208,7 @@ pub async fn claimed_at(
     state: &AppState,
     project: &ProjectId,
     id: &NotificationId,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<i64>, StorageError> {
     let out = state
         .dynamodb
         .get_item()
@@ -235,7 +234,7 @@ pub async fn release(
     token: &str,
     reason: &str,
     record: bool,
-) -> Result<Option<Notification>, ApiError> {
+) -> Result<Option<Notification>, StorageError> {
     let at = crate::clock::rfc3339(state.clock.now());
     apply(
         state,
@@ -266,7 +265,7 @@ pub async fn mark_sent(
     token: &str,
     provider: &str,
     message_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), MarkSentError> {
     let (project, id) = (&notification.project_id, &notification.id);
     put_provider_message(state, notification, provider, message_id).await?;
     let at = crate::clock::rfc3339(state.clock.now());
@@ -304,13 +303,23 @@ pub async fn mark_sent(
             .await
             .map_err(|e| {
                 if db::is_conditional_failure(&e) {
-                    ApiError::conflict("claim_lost", "the attempt token no longer holds")
+                    MarkSentError::ClaimLost
                 } else {
                     storage_error(e).into()
                 }
             })?;
     }
     Ok(())
+}
+
+/// Why a sent notification was not recorded `sent`.
+#[derive(Debug, thiserror::Error)]
+pub enum MarkSentError {
+    /// Another attempt took the notification over (the claim token no longer holds).
+    #[error("the attempt token no longer holds")]
+    ClaimLost,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 /// `pending`/`sending → failed`. With a `token`, only that claim's holder may fail it.
@@ -320,7 +329,7 @@ pub async fn mark_failed(
     id: &NotificationId,
     token: Option<&str>,
     reason: &str,
-) -> Result<Option<Notification>, ApiError> {
+) -> Result<Option<Notification>, StorageError> {
     let at = crate::clock::rfc3339(state.clock.now());
     let (condition, values) = match token {
         Some(token) => (
@@ -364,7 +373,7 @@ pub async fn apply_feedback(
     to: Status,
     at: String,
     reason: Option<String>,
-) -> Result<Option<Notification>, ApiError> {
+) -> Result<Option<Notification>, StorageError> {
     apply(
         state,
         project,
@@ -390,7 +399,7 @@ async fn put_provider_message(
     notification: &Notification,
     provider: &str,
     message_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StorageError> {
     let expires_at = notification.expires_at.unwrap_or_else(|| {
         state.clock.now().unix_timestamp() + i64::from(MAX_RETENTION_DAYS) * 86_400
     });
@@ -414,7 +423,7 @@ pub async fn find_provider_message(
     state: &AppState,
     provider: &str,
     message_id: &str,
-) -> Result<Option<(ProjectId, NotificationId)>, ApiError> {
+) -> Result<Option<(ProjectId, NotificationId)>, StorageError> {
     let out = state
         .dynamodb
         .get_item()

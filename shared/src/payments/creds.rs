@@ -40,7 +40,10 @@ pub fn not_configured() -> ApiError {
 }
 
 /// The project's credentials, or `None` when it has none.
-pub async fn get(state: &AppState, project: &ProjectId) -> Result<Option<MpCredentials>, ApiError> {
+pub async fn get(
+    state: &AppState,
+    project: &ProjectId,
+) -> Result<Option<MpCredentials>, crate::credentials::CredentialsError> {
     let key = (state.config.secrets_prefix.clone(), *project);
     if let Ok(map) = cache().lock() {
         if let Some((at, creds)) = map.get(&key) {

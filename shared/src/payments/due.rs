@@ -3,8 +3,7 @@
 //! themselves are written by [`super::store`].
 
 use super::store::pay_pk;
-use crate::db::{self, storage_error};
-use crate::error::ApiError;
+use crate::db::{self, storage_error, StorageError};
 use crate::ids::{PaymentId, ProjectId};
 use crate::paging::{self, Query, Range};
 use crate::AppState;
@@ -25,7 +24,7 @@ pub async fn due(
     shard: u32,
     before_ms: u64,
     limit: i32,
-) -> Result<Vec<Due>, ApiError> {
+) -> Result<Vec<Due>, StorageError> {
     let query = Query {
         range: Range::Below(format!("{before_ms:013}")),
         ..Query::partition(Some("due"), format!("{prefix}#{shard}"))
@@ -55,7 +54,7 @@ pub async fn reschedule(
     id: &PaymentId,
     old_sk: &str,
     next_ms: u64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StorageError> {
     let result = state
         .dynamodb
         .update_item()
@@ -73,6 +72,6 @@ pub async fn reschedule(
     match result {
         Ok(_) => Ok(true),
         Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e).into()),
+        Err(e) => Err(storage_error(e)),
     }
 }

@@ -167,7 +167,7 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
         }
         Err(e) => {
             release().await;
-            return Err(e);
+            return Err(e.into());
         }
     };
     if webhook {
@@ -192,7 +192,7 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
     }
     if let Err(e) = queue::send(state, &project.id, job).await {
         release().await;
-        return Err(e);
+        return Err(e.into());
     }
     json(StatusCode::OK, &Ack::default())
 }

@@ -2,6 +2,7 @@
 
 use crate::error::ApiError;
 use crate::ids::{PaymentId, ProjectId};
+use crate::sqs::Cause;
 use crate::AppState;
 use serde::{Deserialize, Serialize};
 
@@ -34,13 +35,30 @@ pub struct Message {
     pub job: Job,
 }
 
-pub async fn send(state: &AppState, project: &ProjectId, job: Job) -> Result<(), ApiError> {
+/// The payments queue did not take a message; the SQS (or encoding) error is the source.
+#[derive(Debug, thiserror::Error)]
+#[error("payments queue unavailable")]
+pub struct QueueUnavailable(#[source] Cause);
+
+/// The HTTP edge: the client's to retry (503 `queue_unavailable` with `Retry-After`).
+impl From<QueueUnavailable> for ApiError {
+    fn from(err: QueueUnavailable) -> Self {
+        ApiError::unavailable(
+            "queue_unavailable",
+            "the payments queue is temporarily unavailable; retry shortly",
+        )
+        .with_header(http::header::RETRY_AFTER, "1")
+        .with_source(err)
+    }
+}
+
+pub async fn send(state: &AppState, project: &ProjectId, job: Job) -> Result<(), QueueUnavailable> {
     let body = serde_json::to_string(&Message {
         v: 1,
         project_id: *project,
         job,
     })
-    .map_err(ApiError::internal)?;
+    .map_err(|e| QueueUnavailable(e.into()))?;
     state
         .sqs
         .send_message()
@@ -50,8 +68,7 @@ pub async fn send(state: &AppState, project: &ProjectId, job: Job) -> Result<(),
         .await
         .map_err(|e| {
             tracing::warn!(error = %crate::telemetry::error_chain(&e), "payments queue unavailable");
-            ApiError::unavailable("queue_unavailable", "the payments queue is temporarily unavailable; retry shortly")
-                .with_header(http::header::RETRY_AFTER, "1")
+            QueueUnavailable(e.into())
         })?;
     Ok(())
 }

@@ -11,10 +11,11 @@
 //!   re-announced. The emit dedupes on `order.paid:<order>`, so this never sends it twice.
 
 use super::due;
+use super::queue::QueueUnavailable;
 use super::queue::{self, Job};
 use super::schedule::{next_check, unix_ms};
 use super::store;
-use crate::error::ApiError;
+use crate::db::StorageError;
 use crate::ids::PaymentId;
 use crate::AppState;
 use futures::future::BoxFuture;
@@ -25,11 +26,20 @@ pub const MARKER_GRACE: time::Duration = time::Duration::minutes(2);
 /// Entries queued per shard and kind per run (the rest wait for the next run, 5 min later).
 const PER_SHARD: i32 = 100;
 
-pub fn handler(state: &'static AppState) -> BoxFuture<'static, Result<(), ApiError>> {
-    run(state).boxed()
+/// Why a reconciliation run stopped (the next run, 5 min later, starts over).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Queue(#[from] QueueUnavailable),
 }
 
-pub async fn run(state: &AppState) -> Result<(), ApiError> {
+pub fn handler(state: &'static AppState) -> BoxFuture<'static, Result<(), crate::runtime::Error>> {
+    async move { run(state).await.map_err(Into::into) }.boxed()
+}
+
+pub async fn run(state: &AppState) -> Result<(), RunError> {
     let now = state.clock.now();
     let now_ms = unix_ms(now);
     let (mut checked, mut announced) = (0usize, 0usize);

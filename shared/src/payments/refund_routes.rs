@@ -120,7 +120,7 @@ pub(super) async fn create(
     {
         Ok(Some(applied)) => applied,
         Ok(None) => p,
-        Err(sync::SyncError::Storage(e)) => return Err(e),
+        Err(sync::SyncError::Storage(e)) => return Err(e.into()),
         Err(sync::SyncError::Provider(e)) => {
             tracing::warn!(error = %e, "refund applied at the provider; status follows by notification");
             p

@@ -12,7 +12,7 @@ use super::provider::ProviderRefund;
 pub use super::status::RefundStatus;
 use super::store::history_pk;
 use crate::clock::rfc3339;
-use crate::db::{self, storage_error, Item};
+use crate::db::{self, storage_error, Item, StorageError};
 use crate::error::ApiError;
 use crate::ids::{PaymentId, ProjectId, RefundId};
 use crate::paging::{self, After, Query, Range};
@@ -104,7 +104,11 @@ fn lookup_sk(provider_refund_id: &str) -> String {
     format!("PRF#{provider_refund_id}")
 }
 
-fn parse(item: Item, project: &ProjectId, payment: &PaymentId) -> Result<Option<Refund>, ApiError> {
+fn parse(
+    item: Item,
+    project: &ProjectId,
+    payment: &PaymentId,
+) -> Result<Option<Refund>, StorageError> {
     let r: Refund = db::from_item(item)?;
     Ok((r.project_id == *project && r.payment_id == *payment).then_some(r))
 }
@@ -114,7 +118,7 @@ pub async fn get(
     project: &ProjectId,
     payment: &PaymentId,
     id: &RefundId,
-) -> Result<Option<Refund>, ApiError> {
+) -> Result<Option<Refund>, StorageError> {
     match db::get_item(state, history_pk(project, payment), id.to_string()).await? {
         Some(item) => parse(item, project, payment),
         None => Ok(None),
@@ -127,7 +131,7 @@ pub async fn by_provider_id(
     project: &ProjectId,
     payment: &PaymentId,
     provider_refund_id: &str,
-) -> Result<Option<Refund>, ApiError> {
+) -> Result<Option<Refund>, StorageError> {
     let lookup = db::get_item(
         state,
         history_pk(project, payment),
@@ -146,7 +150,7 @@ pub async fn by_provider_id(
 }
 
 /// Stores `r` unless its provider refund is recorded already; returns what is stored for it.
-pub async fn record(state: &AppState, r: &Refund) -> Result<Refund, ApiError> {
+pub async fn record(state: &AppState, r: &Refund) -> Result<Refund, RecordError> {
     let pk = history_pk(&r.project_id, &r.payment_id);
     let mut item = db::to_item(r)?;
     item.insert("pk".into(), db::s(&pk));
@@ -163,7 +167,7 @@ pub async fn record(state: &AppState, r: &Refund) -> Result<Refund, ApiError> {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map(|p| TransactWriteItem::builder().put(p).build())
-            .map_err(ApiError::internal)
+            .map_err(StorageError::other)
     };
     let items = vec![put(item)?, put(lookup)?];
     if db::transact(state, items).await? == db::Transaction::Committed {
@@ -180,10 +184,29 @@ pub async fn record(state: &AppState, r: &Refund) -> Result<Refund, ApiError> {
     if let Some(same) = get(state, &r.project_id, &r.payment_id, &r.id).await? {
         return Ok(same);
     }
-    Err(ApiError::unavailable(
-        "payment_busy",
-        "the refund kept changing; retry",
-    ))
+    Err(RecordError::Busy)
+}
+
+/// Why a refund was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// Its items kept changing under us (never expected): 503 `payment_busy`.
+    #[error("the refund kept changing")]
+    Busy,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The HTTP edge for recording a refund.
+impl From<RecordError> for ApiError {
+    fn from(err: RecordError) -> Self {
+        match err {
+            RecordError::Busy => {
+                ApiError::unavailable("payment_busy", "the refund kept changing; retry")
+            }
+            RecordError::Storage(e) => e.into(),
+        }
+    }
 }
 
 /// A payment's refunds, newest first: the `ref_` ids in its history partition.
@@ -200,7 +223,7 @@ pub async fn list(
     payment: &PaymentId,
     limit: i32,
     after: Option<&RefundId>,
-) -> Result<(Vec<Refund>, Option<RefundId>), ApiError> {
+) -> Result<(Vec<Refund>, Option<RefundId>), StorageError> {
     let pk = history_pk(project, payment);
     let after = after.map(|id| After::in_partition(&pk, &id.to_string()));
     let query = refunds_of(project, payment);
@@ -217,7 +240,7 @@ async fn all(
     state: &AppState,
     project: &ProjectId,
     payment: &PaymentId,
-) -> Result<Vec<Refund>, ApiError> {
+) -> Result<Vec<Refund>, StorageError> {
     let mut refunds = Vec::new();
     for item in paging::all(state, &refunds_of(project, payment)).await? {
         refunds.extend(parse(item, project, payment)?);
@@ -232,7 +255,7 @@ async fn settle(
     r: &Refund,
     status: RefundStatus,
     at: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StorageError> {
     let result = state
         .dynamodb
         .update_item()
@@ -250,7 +273,7 @@ async fn settle(
     match result {
         Ok(_) => Ok(()),
         Err(e) if db::is_conditional_failure(&e) => Ok(()),
-        Err(e) => Err(storage_error(e).into()),
+        Err(e) => Err(storage_error(e)),
     }
 }
 
@@ -262,7 +285,7 @@ pub async fn observe(
     state: &AppState,
     payment: &Payment,
     seen: &[ProviderRefund],
-) -> Result<(), ApiError> {
+) -> Result<(), RecordError> {
     let seen: Vec<&ProviderRefund> = seen.iter().filter(|r| !r.id.is_empty()).collect();
     if seen.is_empty() {
         return Ok(());

@@ -4,7 +4,7 @@
 use super::model::Payment;
 use super::schedule;
 use super::status::Status;
-use crate::db::{self, storage_error, Item};
+use crate::db::{self, storage_error, Item, StorageError};
 use crate::error::ApiError;
 use crate::ids::{PaymentId, ProjectId};
 use crate::paging::{self, After, Query, Range};
@@ -55,7 +55,7 @@ fn check_sk(p: &Payment, at_ms: u64) -> String {
     format!("{at_ms:013}#{}#{}", p.project_id, p.id)
 }
 
-fn item(p: &Payment) -> Result<Item, ApiError> {
+fn item(p: &Payment) -> Result<Item, StorageError> {
     let mut item = db::to_item(p)?;
     let id = p.id.to_string();
     item.insert("pk".into(), db::s(pay_pk(&p.project_id)));
@@ -77,7 +77,7 @@ fn item(p: &Payment) -> Result<Item, ApiError> {
     Ok(item)
 }
 
-fn put(state: &AppState, p: &Payment, old_version: Option<u64>) -> Result<Put, ApiError> {
+fn put(state: &AppState, p: &Payment, old_version: Option<u64>) -> Result<Put, StorageError> {
     let b = Put::builder()
         .table_name(&state.config.table_name)
         .set_item(Some(item(p)?));
@@ -87,11 +87,11 @@ fn put(state: &AppState, p: &Payment, old_version: Option<u64>) -> Result<Put, A
             .condition_expression("attribute_exists(pk) AND version = :v")
             .expression_attribute_values(":v", db::n(v)),
     };
-    b.build().map_err(ApiError::internal)
+    b.build().map_err(StorageError::other)
 }
 
 /// Stores a new payment.
-pub async fn insert(state: &AppState, p: &Payment) -> Result<(), ApiError> {
+pub async fn insert(state: &AppState, p: &Payment) -> Result<(), StorageError> {
     state
         .dynamodb
         .put_item()
@@ -105,7 +105,11 @@ pub async fn insert(state: &AppState, p: &Payment) -> Result<(), ApiError> {
 }
 
 /// Replaces a payment if nobody wrote it since `old_version`; `false` on a lost race.
-pub async fn replace(state: &AppState, p: &Payment, old_version: u64) -> Result<bool, ApiError> {
+pub async fn replace(
+    state: &AppState,
+    p: &Payment,
+    old_version: u64,
+) -> Result<bool, StorageError> {
     let result = state
         .dynamodb
         .put_item()
@@ -118,7 +122,7 @@ pub async fn replace(state: &AppState, p: &Payment, old_version: u64) -> Result<
     match result {
         Ok(_) => Ok(true),
         Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e).into()),
+        Err(e) => Err(storage_error(e)),
     }
 }
 
@@ -126,7 +130,7 @@ pub async fn get(
     state: &AppState,
     project: &ProjectId,
     id: &PaymentId,
-) -> Result<Option<Payment>, ApiError> {
+) -> Result<Option<Payment>, StorageError> {
     let item = db::get_item(state, pay_pk(project), id.to_string()).await?;
     let Some(item) = item else {
         return Ok(None);
@@ -179,7 +183,7 @@ pub async fn history(
     state: &AppState,
     project: &ProjectId,
     id: &PaymentId,
-) -> Result<Vec<serde_json::Value>, ApiError> {
+) -> Result<Vec<serde_json::Value>, StorageError> {
     let out = state
         .dynamodb
         .query()
@@ -222,7 +226,7 @@ pub async fn commit_change(
     p: &Payment,
     old_version: u64,
     marker: bool,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StorageError> {
     let at = p.updated_at.clone();
     let mut history = Item::new();
     history.insert("pk".into(), db::s(history_pk(&p.project_id, &p.id)));
@@ -251,7 +255,7 @@ pub async fn commit_change(
                     .table_name(&state.config.table_name)
                     .set_item(Some(history))
                     .build()
-                    .map_err(ApiError::internal)?,
+                    .map_err(StorageError::other)?,
             )
             .build(),
     ];
@@ -285,7 +289,7 @@ pub async fn commit_change(
                         .set_item(Some(m))
                         .condition_expression("attribute_not_exists(pk)")
                         .build()
-                        .map_err(ApiError::internal)?,
+                        .map_err(StorageError::other)?,
                 )
                 .build(),
         );
@@ -299,7 +303,7 @@ pub async fn commit_change(
     {
         Ok(_) => Ok(true),
         Err(e) if db::is_transaction_conflict(&e) || db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e).into()),
+        Err(e) => Err(storage_error(e)),
     }
 }
 
@@ -314,7 +318,7 @@ pub async fn marker(
     state: &AppState,
     project: &ProjectId,
     order_id: &str,
-) -> Result<Option<Marker>, ApiError> {
+) -> Result<Option<Marker>, StorageError> {
     let item = db::get_item(state, marker_pk(project, order_id), "PAID").await?;
     Ok(item.and_then(|i| {
         if i.get("project_id").and_then(|v| v.as_s().ok()) != Some(&project.to_string()) {
@@ -339,7 +343,7 @@ pub async fn marker_emitted(
     state: &AppState,
     project: &ProjectId,
     order_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StorageError> {
     state
         .dynamodb
         .update_item()

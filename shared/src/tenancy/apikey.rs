@@ -11,7 +11,7 @@
 //! t = 2, p = 1 (OWASP's baseline for argon2id): one verification takes ~20–40 ms and 19 MiB
 //! on a 128 MB Lambda, and runs on the blocking pool, never on the async thread.
 
-use crate::db::{self, storage_error, Item};
+use crate::db::{self, storage_error, Item, StorageError};
 use crate::error::ApiError;
 use crate::ids::ProjectId;
 use crate::paging::{self, Query};
@@ -286,13 +286,13 @@ pub async fn put(state: &AppState, record: &KeyRecord) -> Result<(), ApiError> {
 }
 
 /// Reads a key record by id (strongly consistent: a revocation is seen at once).
-pub async fn get(state: &AppState, key_id: &str) -> Result<Option<KeyRecord>, ApiError> {
+pub async fn get(state: &AppState, key_id: &str) -> Result<Option<KeyRecord>, StorageError> {
     let item = db::get_item(state, key_pk(key_id), "KEY").await?;
     item.map(db::from_item).transpose()
 }
 
 /// Every key of a project, newest first (its `gsi1` partition, by creation time).
-pub async fn list(state: &AppState, project: &ProjectId) -> Result<Vec<KeyRecord>, ApiError> {
+pub async fn list(state: &AppState, project: &ProjectId) -> Result<Vec<KeyRecord>, StorageError> {
     let query = Query {
         backward: true,
         ..Query::partition(Some("gsi1"), format!("P#{project}#KEYS"))

@@ -3,7 +3,7 @@
 use super::flags::Flag;
 use super::plan::{LimitOverrides, Limits, Plan};
 use crate::credentials::Provider;
-use crate::db::{self, storage_error, Item};
+use crate::db::{self, storage_error, Item, StorageError};
 use crate::error::ApiError;
 use crate::ids::ProjectId;
 use crate::paging::{self, After, Query};
@@ -93,7 +93,7 @@ pub async fn create(state: &AppState, project: &Project) -> Result<(), ApiError>
 }
 
 /// Reads a project (strongly consistent: a deactivation is seen on the next request).
-pub async fn get(state: &AppState, id: &ProjectId) -> Result<Option<Project>, ApiError> {
+pub async fn get(state: &AppState, id: &ProjectId) -> Result<Option<Project>, StorageError> {
     let item = db::get_item(state, pk(id), "PROJECT").await?;
     item.map(db::from_item).transpose()
 }

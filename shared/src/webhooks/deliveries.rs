@@ -5,7 +5,7 @@
 //! `DUE#<shard>` / `<next_attempt_ms>#<prj>#<dlv>` so the sweeper finds it even if every queue
 //! message about it is lost.
 
-use crate::db::{self, storage_error, Item};
+use crate::db::{self, storage_error, Item, StorageError};
 use crate::error::ApiError;
 use crate::ids::{DeliveryId, EndpointId, EventId, ProjectId};
 use crate::paging::{self, Query, Window};
@@ -110,7 +110,7 @@ pub fn due_sk(at_ms: i64, project: &ProjectId, id: &DeliveryId) -> String {
 }
 
 /// The full item for `d`, index keys included.
-pub fn to_item(d: &Delivery) -> Result<Item, ApiError> {
+pub fn to_item(d: &Delivery) -> Result<Item, StorageError> {
     let mut item = db::to_item(d)?;
     item.insert("pk".into(), db::s(pk(&d.project_id)));
     item.insert("sk".into(), db::s(d.id.to_string()));
@@ -135,7 +135,7 @@ pub fn from_item(
     project: &ProjectId,
     item: Item,
     now_s: i64,
-) -> Result<Option<Delivery>, ApiError> {
+) -> Result<Option<Delivery>, StorageError> {
     if db::expired(&item, now_s) {
         return Ok(None);
     }
@@ -183,7 +183,7 @@ pub async fn get(
     state: &AppState,
     project: &ProjectId,
     id: &DeliveryId,
-) -> Result<Option<Delivery>, ApiError> {
+) -> Result<Option<Delivery>, StorageError> {
     let item = db::get_item(state, pk(project), id.to_string()).await?;
     let now_s = state.clock.now().unix_timestamp();
     match item {
@@ -198,7 +198,7 @@ pub async fn replace_if(
     state: &AppState,
     prev: &Delivery,
     next: &Delivery,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StorageError> {
     let result = state
         .dynamodb
         .put_item()
@@ -212,7 +212,7 @@ pub async fn replace_if(
     match result {
         Ok(_) => Ok(true),
         Err(err) if db::is_conditional_failure(&err) => Ok(false),
-        Err(err) => Err(storage_error(err).into()),
+        Err(err) => Err(storage_error(err)),
     }
 }
 
@@ -238,7 +238,7 @@ pub async fn attempts(
     state: &AppState,
     project: &ProjectId,
     id: &DeliveryId,
-) -> Result<Vec<Attempt>, ApiError> {
+) -> Result<Vec<Attempt>, StorageError> {
     let query = Query {
         consistent: true,
         ..Query::partition(None, attempts_pk(project, id))
@@ -255,7 +255,7 @@ pub async fn put_attempt(
     project: &ProjectId,
     id: &DeliveryId,
     attempt: &Attempt,
-) -> Result<(), ApiError> {
+) -> Result<(), StorageError> {
     let mut item = db::to_item(attempt)?;
     item.insert("pk".into(), db::s(attempts_pk(project, id)));
     item.insert("sk".into(), db::s(attempt_sk(attempt.number)));
@@ -276,7 +276,7 @@ pub async fn get_many(
     state: &AppState,
     project: &ProjectId,
     ids: &[DeliveryId],
-) -> Result<Vec<Delivery>, ApiError> {
+) -> Result<Vec<Delivery>, StorageError> {
     let mut out = Vec::new();
     for id in ids {
         if let Some(d) = get(state, project, id).await? {

@@ -17,7 +17,7 @@ use super::deliveries::{self, Attempt, Delivery, FAILED, PENDING, SUCCEEDED};
 use super::endpoints::{self, Endpoint};
 use super::schedule::{self, Outcome};
 use super::{queue, send};
-use crate::error::ApiError;
+use crate::db::StorageError;
 use crate::ids::{DeliveryId, ProjectId};
 use crate::sqs::MessageError;
 use crate::tenancy::usage::{self, Metric};
@@ -41,7 +41,7 @@ pub fn handler(
     async move {
         let body = message.body.unwrap_or_default();
         let msg = queue::parse(&body)?;
-        Ok(process(state, &msg.p, &msg.d).await?)
+        process(state, &msg.p, &msg.d).await
     }
     .boxed()
 }
@@ -55,7 +55,7 @@ pub async fn process(
     state: &AppState,
     project: &ProjectId,
     id: &DeliveryId,
-) -> Result<(), ApiError> {
+) -> Result<(), MessageError> {
     let Some(d) = deliveries::get(state, project, id).await? else {
         return Ok(());
     };
@@ -129,7 +129,7 @@ pub async fn process(
         return Ok(());
     }
     let policy = send::policy(&state.config);
-    let client = send::client_for(&policy).map_err(ApiError::internal)?;
+    let client = send::client_for(&policy).map_err(MessageError::retry)?;
     let secrets = endpoint.active_secrets(now_ms);
     let result = send::attempt(
         &client,
@@ -197,7 +197,7 @@ async fn claim(
     prev: &Delivery,
     next: &Delivery,
     attempt: &Attempt,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StorageError> {
     let table = &state.config.table_name;
     let mut attempt_item = crate::db::to_item(attempt)?;
     attempt_item.insert(
@@ -219,13 +219,13 @@ async fn claim(
         .set_expression_attribute_values(deliveries::guard_values(prev))
         .expression_attribute_names("#st", "status")
         .build()
-        .map_err(ApiError::internal)?;
+        .map_err(StorageError::other)?;
     let log = Put::builder()
         .table_name(table)
         .set_item(Some(attempt_item))
         .condition_expression("attribute_not_exists(pk)")
         .build()
-        .map_err(ApiError::internal)?;
+        .map_err(StorageError::other)?;
     let items = vec![
         TransactWriteItem::builder().put(delivery).build(),
         TransactWriteItem::builder().put(log).build(),
@@ -240,7 +240,7 @@ async fn health(
     endpoint: &Endpoint,
     outcome: Outcome,
     now_ms: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), MessageError> {
     let project = &endpoint.project_id;
     endpoints::record_health(state, project, &endpoint.id, outcome.is_success(), now_ms).await?;
     let reason = if outcome.disables_endpoint() {
@@ -274,5 +274,6 @@ async fn health(
     // back here: the e-mail goes out even when the event could not be stored.
     let emitted = super::emit(state, &p, "endpoint.disabled", data, Some(&key)).await;
     super::alert::endpoint_disabled(state, &p, endpoint, reason).await;
-    emitted.map(|_| ())
+    emitted?;
+    Ok(())
 }

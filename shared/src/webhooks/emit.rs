@@ -9,7 +9,7 @@ use super::deliveries::{self, Delivery, PENDING};
 use super::endpoints;
 use super::filter::EventType;
 use super::queue;
-use crate::db::{self, storage_error};
+use crate::db::{self, storage_error, StorageError};
 use crate::error::{ApiError, FieldError};
 use crate::events::store::{self, Event};
 use crate::ids::{DeliveryId, EndpointId, EventId};
@@ -34,6 +34,53 @@ pub enum Target {
     Only(EndpointId),
 }
 
+/// Why an event was not stored. Shared by `POST /v1/events` and the internal emitters, so it
+/// is no HTTP type: `From<EmitError> for ApiError` (below) is the HTTP edge; a consumer keeps it
+/// as the cause of its `MessageError`.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    /// The type, data or dedupe key is not acceptable: 422 `validation_failed` naming the field.
+    #[error("invalid event: {} {}", .0.field, .0.message)]
+    Invalid(FieldError),
+    /// The serialized payload is over [`MAX_PAYLOAD_BYTES`]: 413 `event_too_large`.
+    #[error("event payload of {0} bytes is over the limit")]
+    TooLarge(usize),
+    /// Another request with the same dedupe key is storing its event: 503 `event_conflict`.
+    #[error("a concurrent emit with this dedupe key is in progress")]
+    InProgress,
+    /// The event could not be stored or read back: as storage maps.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The HTTP edge for publishing.
+impl From<EmitError> for ApiError {
+    fn from(err: EmitError) -> Self {
+        match err {
+            EmitError::Invalid(field) => ApiError::validation(vec![field]),
+            EmitError::TooLarge(bytes) => ApiError::new(
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                "event_too_large",
+                format!("the event payload is {bytes} bytes; the limit is {MAX_PAYLOAD_BYTES}"),
+            )
+            .with_member("limit_bytes", MAX_PAYLOAD_BYTES),
+            EmitError::InProgress => ApiError::unavailable(
+                "event_conflict",
+                "a concurrent request with this event_id is in progress; retry",
+            ),
+            EmitError::Storage(e) => e.into(),
+        }
+    }
+}
+
+/// The SQS edge for publishing: a consumer's event is built by our code, so only storage and a
+/// concurrent emit can stop it, and another receive may get past either; every kind comes back.
+impl From<EmitError> for crate::sqs::MessageError {
+    fn from(err: EmitError) -> Self {
+        Self::retry(err)
+    }
+}
+
 /// What [`publish`] did.
 #[derive(Debug, Clone)]
 pub struct Published {
@@ -50,7 +97,7 @@ pub async fn emit(
     event_type: &str,
     data: serde_json::Value,
     dedupe_key: Option<&str>,
-) -> Result<EventId, ApiError> {
+) -> Result<EventId, EmitError> {
     publish(
         state,
         project,
@@ -71,7 +118,7 @@ pub async fn publish(
     data: serde_json::Value,
     dedupe_key: Option<&str>,
     target: Target,
-) -> Result<Published, ApiError> {
+) -> Result<Published, EmitError> {
     let new = NewEvent {
         event_type,
         data,
@@ -118,7 +165,7 @@ pub async fn store_event(
     project: &Project,
     new: NewEvent<'_>,
     endpoints: Option<Vec<endpoints::Endpoint>>,
-) -> Result<(Published, Fanout), ApiError> {
+) -> Result<(Published, Fanout), EmitError> {
     let NewEvent {
         event_type,
         data,
@@ -142,15 +189,14 @@ pub async fn store_event(
             return Ok((published, Fanout::default()));
         }
     }
-    let event_type = EventType::parse(event_type).map_err(|e| {
-        ApiError::validation(vec![FieldError::new("type", "invalid", e.to_string())])
-    })?;
+    let event_type = EventType::parse(event_type)
+        .map_err(|e| EmitError::Invalid(FieldError::new("type", "invalid", e.to_string())))?;
     if !data.is_object() {
-        return Err(ApiError::validation(vec![FieldError::new(
+        return Err(EmitError::Invalid(FieldError::new(
             "data",
             "invalid",
             "must be a JSON object",
-        )]));
+        )));
     }
     // A known dedupe key is not looked up first: the transaction's condition on the dedupe
     // marker detects it (then it is read), so a new event costs one round trip fewer.
@@ -164,20 +210,12 @@ pub async fn store_event(
         "timestamp": timestamp,
         "data": data,
     }))
-    .map_err(ApiError::internal)?;
+    .map_err(StorageError::other)?;
     if payload.len() > MAX_PAYLOAD_BYTES {
         if let Some(id) = deduped(state, project, dedupe_key).await? {
             return Ok((id, Fanout::default()));
         }
-        return Err(ApiError::new(
-            http::StatusCode::PAYLOAD_TOO_LARGE,
-            "event_too_large",
-            format!(
-                "the event payload is {} bytes; the limit is {MAX_PAYLOAD_BYTES}",
-                payload.len()
-            ),
-        )
-        .with_member("limit_bytes", MAX_PAYLOAD_BYTES));
+        return Err(EmitError::TooLarge(payload.len()));
     }
     let expires_at = now.unix_timestamp() + i64::from(project.limits().retention_days) * 86_400;
     let id = minted.map_or_else(|| EventId::at(now), |m| m.id(""));
@@ -234,13 +272,10 @@ pub async fn store_event(
         Err(WriteError::Duplicate) => {
             return match deduped(state, project, dedupe_key).await? {
                 Some(id) => Ok((id, Fanout::default())),
-                None => Err(ApiError::unavailable(
-                    "event_conflict",
-                    "a concurrent request with this event_id is in progress; retry",
-                )),
+                None => Err(EmitError::InProgress),
             };
         }
-        Err(WriteError::Api(e)) => return Err(e),
+        Err(WriteError::Storage(e)) => return Err(e.into()),
     }
     let messages: Vec<_> = new_deliveries
         .iter()
@@ -260,7 +295,7 @@ async fn deduped(
     state: &AppState,
     project: &Project,
     dedupe_key: Option<&str>,
-) -> Result<Option<Published>, ApiError> {
+) -> Result<Option<Published>, StorageError> {
     let Some(key) = dedupe_key else {
         return Ok(None);
     };
@@ -279,23 +314,23 @@ async fn deduped(
     }))
 }
 
-fn validate_dedupe_key(key: &str) -> Result<(), ApiError> {
+fn validate_dedupe_key(key: &str) -> Result<(), EmitError> {
     if key.is_empty()
         || key.len() > MAX_DEDUPE_KEY
         || !key.bytes().all(|b| (0x21..=0x7e).contains(&b))
     {
-        return Err(ApiError::validation(vec![FieldError::new(
+        return Err(EmitError::Invalid(FieldError::new(
             "event_id",
             "invalid",
             format!("must be 1 to {MAX_DEDUPE_KEY} visible ASCII characters"),
-        )]));
+        )));
     }
     Ok(())
 }
 
 enum WriteError {
     Duplicate,
-    Api(ApiError),
+    Storage(StorageError),
 }
 
 async fn write(
@@ -305,7 +340,7 @@ async fn write(
     now_s: i64,
 ) -> Result<(), WriteError> {
     let table = &state.config.table_name;
-    let put = |item, condition: &str| -> Result<TransactWriteItem, ApiError> {
+    let put = |item, condition: &str| -> Result<TransactWriteItem, StorageError> {
         let mut put = Put::builder()
             .table_name(table)
             .set_item(Some(item))
@@ -313,17 +348,17 @@ async fn write(
         if condition.contains(":now") {
             put = put.expression_attribute_values(":now", db::n(now_s));
         }
-        let put = put.build().map_err(ApiError::internal)?;
+        let put = put.build().map_err(StorageError::other)?;
         Ok(TransactWriteItem::builder().put(put).build())
     };
     let mut first = vec![put(
-        store::to_item(event).map_err(WriteError::Api)?,
+        store::to_item(event).map_err(WriteError::Storage)?,
         "attribute_not_exists(pk)",
     )
-    .map_err(WriteError::Api)?];
+    .map_err(WriteError::Storage)?];
     let has_dedupe = if let Some(key) = &event.dedupe_key {
         let cond = "attribute_not_exists(pk) OR expires_at <= :now";
-        first.push(put(store::dedupe_item(event, key), cond).map_err(WriteError::Api)?);
+        first.push(put(store::dedupe_item(event, key), cond).map_err(WriteError::Storage)?);
         true
     } else {
         false
@@ -332,10 +367,10 @@ async fn write(
     for d in deliveries {
         items.push(
             put(
-                deliveries::to_item(d).map_err(WriteError::Api)?,
+                deliveries::to_item(d).map_err(WriteError::Storage)?,
                 "attribute_not_exists(pk)",
             )
-            .map_err(WriteError::Api)?,
+            .map_err(WriteError::Storage)?,
         );
     }
     let rest = items.split_off(items.len().min(FIRST_TX_DELIVERIES));
@@ -343,12 +378,12 @@ async fn write(
     // A failed condition can only be the dedupe marker's (the event and delivery ids are new).
     match db::transact(state, first)
         .await
-        .map_err(|e| WriteError::Api(e.into()))?
+        .map_err(WriteError::Storage)?
     {
         db::Transaction::Committed => {}
         db::Transaction::ConditionFailed if has_dedupe => return Err(WriteError::Duplicate),
         db::Transaction::ConditionFailed => {
-            return Err(WriteError::Api(ApiError::internal(
+            return Err(WriteError::Storage(StorageError::other(
                 "a new event's items already exist",
             )))
         }
@@ -363,8 +398,50 @@ async fn write(
             .set_transact_items(Some(rest))
             .send()
             .await
-            .map_err(|e| WriteError::Api(storage_error(e).into()))?;
+            .map_err(|e| WriteError::Storage(storage_error(e)))?;
         rest = tail;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqs::MessageError;
+    use http::StatusCode;
+
+    #[test]
+    fn the_http_edge_keeps_each_answer() {
+        let field = || FieldError::new("data", "invalid", "must be a JSON object");
+        let invalid = ApiError::from(EmitError::Invalid(field()));
+        let expected = ApiError::validation(vec![field()]);
+        assert_eq!(
+            (invalid.status(), invalid.code()),
+            (expected.status(), expected.code())
+        );
+        assert_eq!(invalid.field_errors()[0].field, "data");
+        let large = ApiError::from(EmitError::TooLarge(30_000));
+        assert_eq!(large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(large.code(), "event_too_large");
+        assert_eq!(large.problem("r")["limit_bytes"], MAX_PAYLOAD_BYTES);
+        let busy = ApiError::from(EmitError::InProgress);
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.code(), "event_conflict");
+        let storage = ApiError::from(EmitError::from(StorageError::other("boom")));
+        assert_eq!(storage.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(storage.code(), "internal_error");
+    }
+
+    #[test]
+    fn the_sqs_edge_retries_with_the_emit_error_as_cause() {
+        for err in [
+            EmitError::InProgress,
+            EmitError::from(StorageError::other("boom")),
+        ] {
+            let message = MessageError::from(err);
+            assert!(message.is_retry());
+            let cause = std::error::Error::source(&message).expect("a cause");
+            assert!(cause.is::<EmitError>(), "{cause:?}");
+        }
+    }
 }

@@ -141,7 +141,7 @@ pub async fn update(
         match result {
             Ok(out) => {
                 let item = out.attributes.unwrap_or_default();
-                return db::from_item(item);
+                return Ok(db::from_item(item)?);
             }
             Err(err) if db::is_conditional_failure(&err) => {
                 match err.as_service_error().and_then(stored_enabled) {

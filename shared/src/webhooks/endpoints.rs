@@ -6,7 +6,7 @@
 //! rotation. During a rotation the item holds several secrets; expired ones are pruned on write.
 //! The shop's changes are written field by field (`endpoint_changes`), never as a whole item.
 
-use crate::db::{self, storage_error, Item};
+use crate::db::{self, storage_error, Item, StorageError};
 use crate::error::ApiError;
 use crate::ids::{EndpointId, ProjectId};
 use crate::paging::{self, Query};
@@ -142,21 +142,21 @@ pub(crate) fn pk(project: &ProjectId) -> String {
     format!("P#{project}#WHE")
 }
 
-fn to_item(e: &Endpoint) -> Result<Item, ApiError> {
+fn to_item(e: &Endpoint) -> Result<Item, StorageError> {
     let mut item = db::to_item(e)?;
     item.insert("pk".into(), db::s(pk(&e.project_id)));
     item.insert("sk".into(), db::s(e.id.to_string()));
     Ok(item)
 }
 
-fn from_item(project: &ProjectId, item: Item) -> Result<Option<Endpoint>, ApiError> {
+fn from_item(project: &ProjectId, item: Item) -> Result<Option<Endpoint>, StorageError> {
     let e: Endpoint = db::from_item(item)?;
     Ok((e.project_id == *project).then_some(e))
 }
 
 /// Every endpoint of `project` (at most the plan's maximum, so one Query page), strongly
 /// consistent so a change just made is listed.
-pub async fn list(state: &AppState, project: &ProjectId) -> Result<Vec<Endpoint>, ApiError> {
+pub async fn list(state: &AppState, project: &ProjectId) -> Result<Vec<Endpoint>, StorageError> {
     let query = Query {
         consistent: true,
         ..Query::partition(None, pk(project))
@@ -174,7 +174,7 @@ pub async fn get(
     state: &AppState,
     project: &ProjectId,
     id: &EndpointId,
-) -> Result<Option<Endpoint>, ApiError> {
+) -> Result<Option<Endpoint>, StorageError> {
     let item = db::get_item(state, pk(project), id.to_string()).await?;
     match item {
         Some(item) => from_item(project, item),
@@ -257,7 +257,7 @@ pub async fn record_health(
     id: &EndpointId,
     success: bool,
     now_ms: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), StorageError> {
     let mut req = state
         .dynamodb
         .update_item()
@@ -274,7 +274,7 @@ pub async fn record_health(
     match req.send().await {
         Ok(_) => Ok(()),
         Err(err) if db::is_conditional_failure(&err) => Ok(()),
-        Err(err) => Err(storage_error(err).into()),
+        Err(err) => Err(storage_error(err)),
     }
 }
 
@@ -285,7 +285,7 @@ pub async fn disable(
     id: &EndpointId,
     reason: &str,
     now: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StorageError> {
     let result = state
         .dynamodb
         .update_item()
@@ -303,6 +303,6 @@ pub async fn disable(
     match result {
         Ok(_) => Ok(true),
         Err(err) if db::is_conditional_failure(&err) => Ok(false),
-        Err(err) => Err(storage_error(err).into()),
+        Err(err) => Err(storage_error(err)),
     }
 }

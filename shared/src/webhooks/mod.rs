@@ -31,7 +31,7 @@ pub mod signing;
 pub mod ssrf;
 pub mod sweep;
 
-pub use emit::{emit, publish, Published, Target};
+pub use emit::{emit, publish, EmitError, Published, Target};
 pub use filter::{EventFilter, EventType};
 pub use schedule::{next_attempt, Outcome};
 pub use signing::{sign, WebhookSecret};

@@ -86,9 +86,9 @@ pub async fn enqueue(state: &AppState, items: &[(ProjectId, DeliveryId, i32)]) {
 /// can help; the DLQ keeps it).
 pub fn parse(body: &str) -> Result<Message, MessageError> {
     let m: Message = serde_json::from_str(body)
-        .map_err(|_| MessageError::Permanent("malformed delivery message".into()))?;
+        .map_err(|_| MessageError::dead_letter("malformed delivery message"))?;
     if m.v != VERSION {
-        return Err(MessageError::Permanent(format!(
+        return Err(MessageError::dead_letter(format!(
             "unknown delivery message version {}",
             m.v
         )));
@@ -124,7 +124,7 @@ mod tests {
             "not json".to_owned(),
         ] {
             assert!(
-                matches!(parse(&body), Err(MessageError::Permanent(_))),
+                matches!(parse(&body), Err(MessageError::DeadLetter { .. })),
                 "{body}"
             );
         }

@@ -55,7 +55,11 @@ fn endpoints_for_event(
     let project = caller.project.id;
     async move {
         match wanted {
-            true => Some(endpoints::list(state, &project).await),
+            true => Some(
+                endpoints::list(state, &project)
+                    .await
+                    .map_err(ApiError::from),
+            ),
             false => None,
         }
     }

@@ -6,20 +6,19 @@
 
 use super::deliveries::{self, DUE_SHARDS, SWEEP_GRACE_MS};
 use super::queue;
-use crate::db::{self, storage_error};
-use crate::error::ApiError;
+use crate::db::{self, storage_error, StorageError};
 use crate::ids::{DeliveryId, ProjectId};
 use crate::paging::{self, Query, Range};
 use crate::AppState;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
-pub fn handler(state: &'static AppState) -> BoxFuture<'static, Result<(), ApiError>> {
-    async move { sweep(state).await.map(|_| ()) }.boxed()
+pub fn handler(state: &'static AppState) -> BoxFuture<'static, Result<(), crate::runtime::Error>> {
+    async move { sweep(state).await.map(|_| ()).map_err(Into::into) }.boxed()
 }
 
 /// Enqueues every delivery due now; returns how many.
-pub async fn sweep(state: &AppState) -> Result<usize, ApiError> {
+pub async fn sweep(state: &AppState) -> Result<usize, StorageError> {
     let now_ms = i64::try_from(state.clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
     // `#` sorts before digits, `~` after everything an id contains: every entry due by now.
     let upper = format!("{:013}#~", now_ms.max(0));
@@ -62,7 +61,7 @@ async fn claim(
     id: &DeliveryId,
     old_sk: &str,
     now_ms: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StorageError> {
     let at = now_ms + SWEEP_GRACE_MS;
     let result = state
         .dynamodb
@@ -80,6 +79,6 @@ async fn claim(
     match result {
         Ok(_) => Ok(true),
         Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e).into()),
+        Err(e) => Err(storage_error(e)),
     }
 }

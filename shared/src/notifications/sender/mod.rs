@@ -61,6 +61,15 @@ const MAX_THROTTLE_DELAY_S: u32 = 20;
 /// The longest retry backoff, in seconds.
 const MAX_RETRY_DELAY_S: i32 = 300;
 
+/// A step whose result was not recorded, with what failed: the message comes back.
+#[derive(Debug, thiserror::Error)]
+enum Unrecorded {
+    #[error("record after send")]
+    Sent(#[source] crate::sqs::Cause),
+    #[error("{0}; put-back not queued")]
+    PutBack(String, #[source] crate::sqs::Cause),
+}
+
 /// How a message was handled, when not with an error.
 enum Step {
     Done,
@@ -84,9 +93,9 @@ async fn handle(state: &'static AppState, message: SqsMessage) -> Result<(), Mes
         .unwrap_or(1);
     let body = message.body.as_deref().unwrap_or("");
     let parsed: QueueMessage = serde_json::from_str(body)
-        .map_err(|_| MessageError::Permanent("malformed queue message".into()))?;
+        .map_err(|_| MessageError::dead_letter("malformed queue message"))?;
     if parsed.v != 1 {
-        return Err(MessageError::Permanent("unknown message version".into()));
+        return Err(MessageError::dead_letter("unknown message version"));
     }
     let result = match process(state, &parsed).await {
         Ok(Step::Done) => return Ok(()),
@@ -146,8 +155,7 @@ async fn put_back(
         throttles,
         ..message.clone()
     };
-    let body = serde_json::to_string(&next)
-        .map_err(|_| MessageError::Transient("cannot encode the put-back".into()))?;
+    let body = serde_json::to_string(&next).map_err(MessageError::retry)?;
     let delay = rand::Rng::gen_range(&mut rand::thread_rng(), 1..=top);
     state
         .sqs
@@ -157,7 +165,7 @@ async fn put_back(
         .delay_seconds(i32::try_from(delay).unwrap_or(1))
         .send()
         .await
-        .map_err(|_| MessageError::Transient(format!("{reason}; put-back not queued")))?;
+        .map_err(|e| MessageError::retry(Unrecorded::PutBack(reason.to_owned(), e.into())))?;
     tracing::info!(notification_id = %id, throttles = next.throttles, delay, reason, "throttled; put back");
     Ok(())
 }
@@ -200,7 +208,7 @@ async fn process(state: &AppState, message: &QueueMessage) -> Result<Step, Messa
                 .map_err(|e| {
                     // The claim stays `sending`: a redelivery will call it outcome_unknown
                     // rather than send again.
-                    MessageError::Transient(format!("record after send: {e}"))
+                    MessageError::retry(Unrecorded::Sent(e.into()))
                 })?;
             tracing::info!(notification_id = %id, "sent");
             Ok(Step::Done)
@@ -212,7 +220,7 @@ async fn process(state: &AppState, message: &QueueMessage) -> Result<Step, Messa
         After::Retry(reason) => {
             tracing::warn!(notification_id = %id, reason = %reason, "transient provider error");
             store::release(state, project_id, id, &token, &reason, true).await?;
-            Err(MessageError::Transient(reason))
+            Err(MessageError::retry(reason))
         }
         After::Fail { reason, unknown } => {
             if let Some(detail) = unknown {
@@ -252,9 +260,7 @@ async fn not_claimed(state: &AppState, message: &QueueMessage) -> Result<(), Mes
     }
     let claimed = store::claimed_at(state, project_id, id).await?.unwrap_or(0);
     if decision::claim_is_live(claimed, state.clock.now().unix_timestamp()) {
-        return Err(MessageError::Transient(
-            "another attempt is in progress".into(),
-        ));
+        return Err(MessageError::retry("another attempt is in progress"));
     }
     let failed = store::mark_failed(state, project_id, id, None, "outcome_unknown").await?;
     if let Some(n) = failed {

@@ -15,6 +15,7 @@ pub mod decision;
 mod tests;
 
 use self::decision::{OnProviderError, Step};
+use crate::db::StorageError;
 use crate::error::ApiError;
 use crate::ids::PaymentId;
 use crate::payments::creds;
@@ -44,7 +45,7 @@ pub fn handler(
             .and_then(|c| c.parse().ok())
             .unwrap_or(1);
         let outcome = handle(state, &message, receives).await;
-        if let Err(MessageError::Transient(_)) = &outcome {
+        if outcome.as_ref().is_err_and(MessageError::is_retry) {
             backoff(state, &message, receives).await;
         }
         outcome
@@ -61,9 +62,9 @@ async fn backoff(state: &AppState, message: &SqsMessage, receives: u32) {
 async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result<(), MessageError> {
     let body = message.body.as_deref().unwrap_or_default();
     let msg: Message = serde_json::from_str(body)
-        .map_err(|e| MessageError::Permanent(format!("malformed message: {e}")))?;
+        .map_err(|e| MessageError::dead_letter(format!("malformed message: {e}")))?;
     if msg.v != 1 {
-        return Err(MessageError::Permanent(format!(
+        return Err(MessageError::dead_letter(format!(
             "unknown message version {}",
             msg.v
         )));
@@ -108,25 +109,70 @@ async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result
         Ok(()) => Ok(()),
         Err(SyncError::Storage(e)) => Err(e.into()),
         Err(SyncError::Provider(e)) => match decision::on_provider_error(&e, receives) {
-            OnProviderError::Retry(m) => Err(MessageError::Transient(m)),
+            OnProviderError::Retry(_) => Err(MessageError::retry(e)),
             OnProviderError::Drop => {
                 tracing::info!(project_id = %project.id, "provider resource not found for this project: dropped");
                 Ok(())
             }
-            OnProviderError::Refuse(m) => Err(MessageError::Permanent(m)),
+            OnProviderError::Refuse(_) => Err(MessageError::dead_letter(e)),
         },
     }
 }
 
 #[derive(Debug)]
 pub enum SyncError {
-    Storage(ApiError),
+    /// Storing what was learnt failed ([`ApplyError`]).
+    Storage(ApplyError),
     Provider(ProviderError),
 }
 
-impl From<ApiError> for SyncError {
-    fn from(e: ApiError) -> Self {
-        Self::Storage(e)
+impl<E: Into<ApplyError>> From<E> for SyncError {
+    fn from(e: E) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+/// Why a provider payment was not applied (or announced): no HTTP type, as the sync consumer
+/// and the HTTP routes both apply. Mapped once to `ApiError` and once to `MessageError`, below.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The payment or one of its refunds kept changing under us (lost races): 503
+    /// `payment_busy`.
+    #[error("the {0} kept changing")]
+    Busy(&'static str),
+    /// `payment.updated` / `order.paid` could not be stored.
+    #[error(transparent)]
+    Emit(#[from] crate::webhooks::EmitError),
+}
+
+impl From<refunds::RecordError> for ApplyError {
+    fn from(err: refunds::RecordError) -> Self {
+        match err {
+            refunds::RecordError::Busy => Self::Busy("refund"),
+            refunds::RecordError::Storage(e) => Self::Storage(e),
+        }
+    }
+}
+
+/// The HTTP edge for applying.
+impl From<ApplyError> for ApiError {
+    fn from(err: ApplyError) -> Self {
+        match err {
+            ApplyError::Storage(e) => e.into(),
+            ApplyError::Busy(what) => {
+                ApiError::unavailable("payment_busy", format!("the {what} kept changing; retry"))
+            }
+            ApplyError::Emit(e) => e.into(),
+        }
+    }
+}
+
+/// The SQS edge for applying: every kind is worth another receive (and the backoff).
+impl From<ApplyError> for MessageError {
+    fn from(err: ApplyError) -> Self {
+        Self::retry(err)
     }
 }
 
@@ -150,7 +196,7 @@ pub async fn apply(
     project: &Project,
     provider: &dyn PaymentProvider,
     pp: &ProviderPayment,
-) -> Result<Option<Payment>, ApiError> {
+) -> Result<Option<Payment>, ApplyError> {
     let (id, status) = match decision::owner(provider.account_id().as_deref(), pp) {
         Ok(found) => found,
         Err(why) => {
@@ -194,10 +240,7 @@ pub async fn apply(
         }
     }
     let Some(payment) = result else {
-        return Err(ApiError::unavailable(
-            "payment_busy",
-            "the payment kept changing; retry",
-        ));
+        return Err(ApplyError::Busy("payment"));
     };
     // Before announcing, so a shop told about a refund can already list it.
     refunds::observe(state, &payment, &pp.refunds).await?;
@@ -206,9 +249,9 @@ pub async fn apply(
 }
 
 /// Emits what the stored state implies; safe to repeat.
-pub async fn announce(state: &AppState, project: &Project, p: &Payment) -> Result<(), ApiError> {
+pub async fn announce(state: &AppState, project: &Project, p: &Payment) -> Result<(), ApplyError> {
     let dedupe = decision::updated_dedupe(p);
-    let view = serde_json::to_value(p.view()).map_err(ApiError::internal)?;
+    let view = serde_json::to_value(p.view()).map_err(StorageError::other)?;
     crate::webhooks::emit(state, project, "payment.updated", view, Some(&dedupe)).await?;
     if p.status.is_paid() {
         let marker = store::marker(state, &project.id, &p.order_id).await?;
@@ -233,7 +276,7 @@ async fn announce_order(
     state: &AppState,
     project: &Project,
     order_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), ApplyError> {
     let Some(m) = store::marker(state, &project.id, order_id).await? else {
         return Ok(());
     };
@@ -246,7 +289,7 @@ async fn announce_order(
     match store::get(state, &project.id, &payment).await? {
         Some(p) => announce(state, project, &p).await,
         // Nothing left to announce: take the marker out of the sweep.
-        None => store::marker_emitted(state, &project.id, order_id).await,
+        None => Ok(store::marker_emitted(state, &project.id, order_id).await?),
     }
 }
 
@@ -292,4 +335,42 @@ async fn reconcile(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn lost_races_are_payment_busy_over_http_and_retried_from_the_queue() {
+        for (err, detail) in [
+            (
+                ApplyError::Busy("payment"),
+                "the payment kept changing; retry",
+            ),
+            (
+                ApplyError::from(refunds::RecordError::Busy),
+                "the refund kept changing; retry",
+            ),
+        ] {
+            let message = MessageError::from(ApplyError::Busy("payment"));
+            assert!(message.is_retry());
+            let api = ApiError::from(err);
+            assert_eq!(api.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!((api.code(), api.detail()), ("payment_busy", detail));
+        }
+    }
+
+    #[test]
+    fn storage_keeps_its_mapping_through_the_sync() {
+        let sync = SyncError::from(StorageError::other("boom"));
+        let SyncError::Storage(apply) = sync else {
+            panic!("storage")
+        };
+        let message = MessageError::from(apply);
+        let cause = std::error::Error::source(&message).expect("a cause");
+        assert!(cause.is::<ApplyError>(), "{cause:?}");
+        let api = ApiError::from(ApplyError::from(StorageError::other("boom")));
+        assert_eq!(api.code(), "internal_error");
+    }
 }
