@@ -1,7 +1,7 @@
 //! Which route answers what: one entry per operation, bodies referring to the Rust types.
 
 use super::{path_param, query, Document};
-use crate::notifications::{self, templates_store as tpl};
+use crate::notifications::{self, template_store as tpl};
 use crate::templates::TemplateContent;
 use crate::tenancy::routes::ProjectView;
 use crate::{admin, health, payments, webhooks};
@@ -325,8 +325,8 @@ fn endpoint_ops(d: &mut Document) {
         )
     };
     let input = d.schema::<routes::EndpointInput>();
-    let one = d.schema::<webhooks::endpoints::EndpointView>();
-    let list = d.schema::<webhooks::endpoints::EndpointList>();
+    let one = d.schema::<webhooks::endpoint_store::EndpointView>();
+    let list = d.schema::<webhooks::endpoint_store::EndpointList>();
     let rotate = d.schema::<routes::RotateInput>();
     let test = d.schema::<routes::TestSent>();
     let recover = d.schema::<routes::RecoverInput>();
@@ -441,8 +441,8 @@ fn delivery_ops(d: &mut Document) {
             "dlv_01JD4S2V3N8Q9K1M2X7YB5ZC6T",
         )
     };
-    let one = d.schema::<webhooks::deliveries::DeliveryView>();
-    let list = d.schema::<webhooks::deliveries::DeliveryList>();
+    let one = d.schema::<webhooks::delivery_store::DeliveryView>();
+    let list = d.schema::<webhooks::delivery_store::DeliveryList>();
     d.op(
         "GET",
         "/v1/webhook-deliveries",
@@ -499,8 +499,8 @@ fn payment_ops(d: &mut Document) {
     let list = d.schema::<PaymentList>();
     let status = d.schema::<payments::status::Status>();
     let refund_in = d.schema::<payments::refund_routes::RefundRequest>();
-    let refunded = d.schema::<payments::refunds::RefundCreated>();
-    let refund_list = d.schema::<payments::refunds::RefundList>();
+    let refunded = d.schema::<payments::refund_store::RefundCreated>();
+    let refund_list = d.schema::<payments::refund_store::RefundList>();
     d.op(
         "POST",
         "/v1/payments",

@@ -7,10 +7,9 @@
 //! - [`transport`]: one module per channel's provider behind the `Transport` trait;
 //! - [`feedback`]: the `provider-feedback` function (WhatsApp status webhooks);
 //! - [`ses_events`]: the `email-feedback` function (SES bounce / complaint / delivery events);
-//! - [`store`], [`templates_store`], [`list`]: data model items 6–9.
+//! - [`store`] (with the log's listing, `store::list`), [`template_store`]: data model items 6–9.
 
 pub mod feedback;
-pub mod list;
 pub mod model;
 pub mod notification_routes;
 pub mod routes;
@@ -19,7 +18,7 @@ pub mod sender;
 pub mod ses_events;
 pub mod store;
 pub mod template_routes;
-pub mod templates_store;
+pub mod template_store;
 pub mod transport;
 
 use crate::AppState;

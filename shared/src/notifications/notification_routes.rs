@@ -5,16 +5,18 @@ use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
-use super::list::{self, Filter};
 use super::model::{
     Channel, HistoryEntry, Mode, Notification, NotificationList, QueueMessage, Status, TemplateRef,
 };
-use super::{store, templates_store as tpl};
+use super::store::list::{self, Filter, FAILED_FAMILY};
+use super::{store, template_store as tpl};
 use crate::contact::{wa_link, Email, Phone};
 use crate::credentials::Provider;
 use crate::error::{ApiError, FieldError};
-use crate::http::{json, ApiRequest};
+use crate::http::{json, page, ApiRequest};
 use crate::ids::NotificationId;
 use crate::templates::{self, Rendered};
 use crate::tenancy::usage::{self, Metric};
@@ -335,11 +337,68 @@ pub(super) async fn list(
     caller: &Caller,
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let filter = Filter::from_request(req)?;
+    let filter = list_filter(req)?;
     let (items, next) = list::page(state, &caller.project.id, &filter).await?;
     let page = NotificationList {
         data: items.iter().map(Notification::view).collect(),
         next_cursor: next,
     };
     json(StatusCode::OK, &page)
+}
+
+/// `GET /v1/notifications`'s query parameters.
+fn list_filter(req: &ApiRequest) -> Result<Filter, ApiError> {
+    let mut errors = Vec::new();
+    let mut filter = Filter {
+        limit: page::DEFAULT_LIMIT,
+        ..Filter::default()
+    };
+    if let Some(s) = req.query("status")? {
+        filter.status = status_filter(s);
+        if filter.status.is_none() {
+            errors.push(FieldError::new("status", "invalid", "unknown status"));
+        }
+    }
+    if let Some(c) = req.query("channel")? {
+        filter.channel = Channel::parse(c);
+        if filter.channel.is_none() {
+            errors.push(FieldError::new("channel", "invalid", "email or whatsapp"));
+        }
+    }
+    if let Some(t) = req.query("template")? {
+        filter.template = Some(t.to_owned());
+    }
+    for (name, slot) in [("from", &mut filter.from), ("to", &mut filter.to)] {
+        if let Some(raw) = req.query(name)? {
+            match OffsetDateTime::parse(raw, &Rfc3339) {
+                Ok(at) => *slot = Some(at),
+                Err(_) => errors.push(FieldError::new(name, "invalid", "RFC 3339 time")),
+            }
+        }
+    }
+    // DynamoDB refuses a BETWEEN whose bounds are reversed (found by schemathesis).
+    if let (Some(from), Some(to)) = (filter.from, filter.to) {
+        if from > to {
+            errors.push(FieldError::new("to", "invalid", "must not be before from"));
+        }
+    }
+    filter.limit = page::limit(req, &mut errors)?;
+    filter.cursor = page::cursor(req, &mut errors)?;
+    if errors.is_empty() {
+        Ok(filter)
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// `failed` is the family; `failed_only` the exact status; anything else one exact status.
+fn status_filter(s: &str) -> Option<&'static [Status]> {
+    match s {
+        "failed" => Some(&FAILED_FAMILY),
+        "failed_only" => Some(&[Status::Failed]),
+        _ => Status::ALL
+            .iter()
+            .position(|c| c.name() == s)
+            .map(|i| std::slice::from_ref(&Status::ALL[i])),
+    }
 }

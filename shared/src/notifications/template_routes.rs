@@ -5,7 +5,7 @@ use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::templates_store::{self as tpl, check_name};
+use super::template_store::{self as tpl, check_name};
 use crate::error::ApiError;
 use crate::http::{json, page, ApiRequest};
 use crate::templates::{self, TemplateContent};

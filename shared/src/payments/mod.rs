@@ -18,7 +18,7 @@ pub mod provider;
 pub mod queue;
 pub mod reconcile;
 pub mod refund_routes;
-pub mod refunds;
+pub mod refund_store;
 mod request;
 pub mod routes;
 pub mod schedule;

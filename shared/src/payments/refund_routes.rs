@@ -1,8 +1,8 @@
 //! `POST` and `GET /v1/payments/{payment_id}/refunds`: refunds as objects of their own
-//! ([`super::refunds`]).
+//! ([`super::refund_store`]).
 
 use super::model::Payment;
-use super::refunds::{self, Refund};
+use super::refund_store::{self, Refund};
 use super::request::{load, provider_failure, provider_key};
 use super::status::Status;
 use super::{creds, sync};
@@ -30,7 +30,7 @@ pub struct RefundRequest {
 fn created(refund: &Refund, payment: &Payment) -> Result<Response<Body>, ApiError> {
     json(
         StatusCode::CREATED,
-        &refunds::RefundCreated {
+        &refund_store::RefundCreated {
             refund: refund.view(),
             payment: payment.view(),
         },
@@ -51,7 +51,7 @@ pub(super) async fn create(
     // A re-run of an idempotent refund whose first run recorded its refund but died before its
     // answer was stored answers with that refund (tenancy::minted).
     if let Some(id) = caller.rerun_id::<ids::Refund>() {
-        if let Some(r) = refunds::get(state, &caller.project.id, &p.id, &id).await? {
+        if let Some(r) = refund_store::get(state, &caller.project.id, &p.id, &id).await? {
             return created(&r, &p);
         }
     }
@@ -107,7 +107,7 @@ pub(super) async fn create(
         None
     } else {
         let id: RefundId = caller.new_id(now);
-        Some(refunds::record(state, &Refund::new(id, &p, &pr, &rfc3339(now))).await?)
+        Some(refund_store::record(state, &Refund::new(id, &p, &pr, &rfc3339(now))).await?)
     };
     // The provider's state is the truth: apply it now rather than wait for the notification.
     let payment = match sync::sync_provider_payment(
@@ -128,7 +128,7 @@ pub(super) async fn create(
     };
     let refund = match recorded {
         // Settled by the sync meanwhile? Answer with the stored state.
-        Some(r) => refunds::get(state, &caller.project.id, &payment.id, &r.id)
+        Some(r) => refund_store::get(state, &caller.project.id, &payment.id, &r.id)
             .await?
             .unwrap_or(r),
         None => replayed(state, caller, &payment, body.amount).await?,
@@ -146,7 +146,7 @@ async fn replayed(
     payment: &Payment,
     amount: Option<u64>,
 ) -> Result<Refund, ApiError> {
-    let (recent, _) = refunds::list(state, &caller.project.id, &payment.id, 100, None).await?;
+    let (recent, _) = refund_store::list(state, &caller.project.id, &payment.id, 100, None).await?;
     recent
         .into_iter()
         .find(|r| amount.is_none_or(|a| r.amount_minor == a))
@@ -167,8 +167,8 @@ pub(super) async fn list(
     let p = load(state, caller, req).await?;
     let (limit, after) = page::params::<ids::Refund>(req)?;
     let (refunds, next) =
-        refunds::list(state, &caller.project.id, &p.id, limit, after.as_ref()).await?;
-    let page = refunds::RefundList {
+        refund_store::list(state, &caller.project.id, &p.id, limit, after.as_ref()).await?;
+    let page = refund_store::RefundList {
         data: refunds.iter().map(Refund::view).collect(),
         next_cursor: next.map(|id| id.to_string()),
     };

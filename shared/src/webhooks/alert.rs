@@ -6,7 +6,7 @@
 //! disable is a conditional transition, so this runs once per disable; a failed send is logged
 //! (without the address) and not retried: the endpoint's state stays visible in the API.
 
-use super::endpoints::Endpoint;
+use super::endpoint_store::Endpoint;
 use crate::tenancy::project::Project;
 use crate::AppState;
 

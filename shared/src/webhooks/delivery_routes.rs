@@ -1,8 +1,8 @@
 //! `/v1/webhook-deliveries` routes: list (by endpoint, event, status, time), get with the
 //! attempt log, and a manual retry.
 
-use super::deliveries::{self, Delivery, PENDING, STATUSES};
-use super::endpoints;
+use super::delivery_store::{self, Delivery, PENDING, STATUSES};
+use super::endpoint_store;
 use super::{queue, schedule};
 use crate::error::{ApiError, FieldError};
 use crate::http::{json, ApiRequest};
@@ -58,27 +58,30 @@ pub async fn list(
     if let Some(event) = event {
         // An event names its deliveries (at most one per endpoint): no listing needed.
         let found = match crate::events::store::get(state, &p, &event).await? {
-            Some(ev) => deliveries::get_many(state, &p, &ev.delivery_ids).await?,
+            Some(ev) => delivery_store::get_many(state, &p, &ev.delivery_ids).await?,
             None => Vec::new(),
         };
-        let page = deliveries::DeliveryList {
+        let page = delivery_store::DeliveryList {
             data: found
                 .iter()
                 .filter(|d| keep(d))
-                .map(|d| deliveries::view(d, None))
+                .map(|d| delivery_store::view(d, None))
                 .collect(),
             next_cursor: None,
         };
         return json(StatusCode::OK, &page);
     }
-    let filter = deliveries::Filter {
+    let filter = delivery_store::Filter {
         endpoint: endpoint.as_ref(),
         status: status.as_deref(),
     };
-    let (mut found, cursor) = deliveries::list(state, &p, filter, &window).await?;
+    let (mut found, cursor) = delivery_store::list(state, &p, filter, &window).await?;
     found.retain(|d| keep(d));
-    let page = deliveries::DeliveryList {
-        data: found.iter().map(|d| deliveries::view(d, None)).collect(),
+    let page = delivery_store::DeliveryList {
+        data: found
+            .iter()
+            .map(|d| delivery_store::view(d, None))
+            .collect(),
         next_cursor: cursor,
     };
     json(StatusCode::OK, &page)
@@ -91,11 +94,11 @@ pub async fn get(
 ) -> Result<Response<Body>, ApiError> {
     let p = caller.project.id;
     let id = parse_id(req)?;
-    let d = deliveries::get(state, &p, &id)
+    let d = delivery_store::get(state, &p, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook delivery"))?;
-    let attempts = deliveries::attempts(state, &p, &id).await?;
-    json(StatusCode::OK, &deliveries::view(&d, Some(&attempts)))
+    let attempts = delivery_store::attempts(state, &p, &id).await?;
+    json(StatusCode::OK, &delivery_store::view(&d, Some(&attempts)))
 }
 
 /// One attempt now. A finished delivery gets exactly one more attempt (it stays failed if that
@@ -107,10 +110,10 @@ pub async fn retry(
 ) -> Result<Response<Body>, ApiError> {
     let p = caller.project.id;
     let id = parse_id(req)?;
-    let d = deliveries::get(state, &p, &id)
+    let d = delivery_store::get(state, &p, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook delivery"))?;
-    match endpoints::get(state, &p, &d.endpoint_id).await? {
+    match endpoint_store::get(state, &p, &d.endpoint_id).await? {
         Some(e) if e.enabled => {}
         Some(_) => {
             return Err(ApiError::conflict(
@@ -135,14 +138,14 @@ pub async fn retry(
     next.next_attempt_ms = Some(i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0));
     next.sweep_at_ms = next
         .next_attempt_ms
-        .map(|at| at + deliveries::SWEEP_GRACE_MS);
+        .map(|at| at + delivery_store::SWEEP_GRACE_MS);
     next.updated_at = crate::clock::rfc3339(now);
-    if !deliveries::replace_if(state, &d, &next).await? {
+    if !delivery_store::replace_if(state, &d, &next).await? {
         return Err(ApiError::conflict(
             "delivery_busy",
             "the delivery is being attempted right now; retry shortly",
         ));
     }
     queue::enqueue(state, &[(p, id, 0)]).await;
-    json(StatusCode::ACCEPTED, &deliveries::view(&next, None))
+    json(StatusCode::ACCEPTED, &delivery_store::view(&next, None))
 }

@@ -13,8 +13,8 @@
 //! looks at it again then. Once the project is active again, that next look makes the attempt:
 //! nothing is lost, and a paused project costs one read per delivery per pause period.
 
-use super::deliveries::{self, Attempt, Delivery, FAILED, PENDING, SUCCEEDED};
-use super::endpoints::{self, Endpoint};
+use super::delivery_store::{self, Attempt, Delivery, FAILED, PENDING, SUCCEEDED};
+use super::endpoint_store::{self, Endpoint};
 use super::schedule::{self, Outcome};
 use super::{queue, send};
 use crate::db::StorageError;
@@ -56,7 +56,7 @@ pub async fn process(
     project: &ProjectId,
     id: &DeliveryId,
 ) -> Result<(), MessageError> {
-    let Some(d) = deliveries::get(state, project, id).await? else {
+    let Some(d) = delivery_store::get(state, project, id).await? else {
         return Ok(());
     };
     if d.status != PENDING {
@@ -81,12 +81,12 @@ pub async fn process(
         paused.sweep_at_ms = None;
         paused.last_error_class = Some("project_inactive".into());
         paused.updated_at = stamp;
-        if deliveries::replace_if(state, &d, &paused).await? {
+        if delivery_store::replace_if(state, &d, &paused).await? {
             tracing::info!(delivery_id = %d.id, "project inactive; delivery paused");
         }
         return Ok(());
     }
-    let endpoint = endpoints::get(state, project, &d.endpoint_id).await?;
+    let endpoint = endpoint_store::get(state, project, &d.endpoint_id).await?;
     let event = crate::events::store::get(state, project, &d.event_id).await?;
     let (endpoint, event) = match (endpoint, event) {
         (Some(e), Some(ev)) if e.enabled => (e, ev),
@@ -101,7 +101,7 @@ pub async fn process(
             done.next_attempt_ms = None;
             done.last_error_class = Some(class.into());
             done.updated_at = stamp;
-            deliveries::replace_if(state, &d, &done).await?;
+            delivery_store::replace_if(state, &d, &done).await?;
             return Ok(());
         }
     };
@@ -172,15 +172,15 @@ pub async fn process(
     attempt.error_class = result.error_class.map(str::to_owned);
     attempt.error = result.error.clone();
     attempt.request_headers = result.request_headers.clone();
-    attempt.next_attempt_at = done.next_attempt_ms.and_then(endpoints::ms_rfc3339);
-    deliveries::put_attempt(state, project, &d.id, &attempt).await?;
+    attempt.next_attempt_at = done.next_attempt_ms.and_then(endpoint_store::ms_rfc3339);
+    delivery_store::put_attempt(state, project, &d.id, &attempt).await?;
     // A short wait goes by queue delay: keep the sweeper off it until well after it is due.
     if let Some(at) = done.next_attempt_ms {
         if queue::delay_for(at, ms(after)).is_some() {
-            done.sweep_at_ms = Some(at + deliveries::SWEEP_GRACE_MS);
+            done.sweep_at_ms = Some(at + delivery_store::SWEEP_GRACE_MS);
         }
     }
-    if !deliveries::replace_if(state, &claimed, &done).await? {
+    if !delivery_store::replace_if(state, &claimed, &done).await? {
         tracing::warn!(delivery_id = %d.id, "delivery changed during the attempt; result kept in the attempt log only");
     }
     tracing::info!(delivery_id = %d.id, endpoint_id = %endpoint.id, attempt = attempt.number, status = ?result.status_code, error_class = ?result.error_class, "webhook attempt");
@@ -202,11 +202,11 @@ async fn claim(
     let mut attempt_item = crate::db::to_item(attempt)?;
     attempt_item.insert(
         "pk".into(),
-        crate::db::s(deliveries::attempts_pk(&prev.project_id, &prev.id)),
+        crate::db::s(delivery_store::attempts_pk(&prev.project_id, &prev.id)),
     );
     attempt_item.insert(
         "sk".into(),
-        crate::db::s(deliveries::attempt_sk(attempt.number)),
+        crate::db::s(delivery_store::attempt_sk(attempt.number)),
     );
     attempt_item.insert(
         "project_id".into(),
@@ -214,9 +214,9 @@ async fn claim(
     );
     let delivery = Put::builder()
         .table_name(table)
-        .set_item(Some(deliveries::to_item(next)?))
-        .condition_expression(deliveries::guard_expression(prev))
-        .set_expression_attribute_values(deliveries::guard_values(prev))
+        .set_item(Some(delivery_store::to_item(next)?))
+        .condition_expression(delivery_store::guard_expression(prev))
+        .set_expression_attribute_values(delivery_store::guard_values(prev))
         .expression_attribute_names("#st", "status")
         .build()
         .map_err(StorageError::other)?;
@@ -242,7 +242,8 @@ async fn health(
     now_ms: i64,
 ) -> Result<(), MessageError> {
     let project = &endpoint.project_id;
-    endpoints::record_health(state, project, &endpoint.id, outcome.is_success(), now_ms).await?;
+    endpoint_store::record_health(state, project, &endpoint.id, outcome.is_success(), now_ms)
+        .await?;
     let reason = if outcome.disables_endpoint() {
         Some("gone")
     } else if !outcome.is_success()
@@ -255,8 +256,8 @@ async fn health(
         None
     };
     let Some(reason) = reason else { return Ok(()) };
-    let stamp = endpoints::ms_rfc3339(now_ms).unwrap_or_default();
-    if !endpoints::disable(state, project, &endpoint.id, reason, &stamp).await? {
+    let stamp = endpoint_store::ms_rfc3339(now_ms).unwrap_or_default();
+    if !endpoint_store::disable(state, project, &endpoint.id, reason, &stamp).await? {
         return Ok(());
     }
     tracing::warn!(project_id = %project, endpoint_id = %endpoint.id, reason, "webhook endpoint disabled");
@@ -267,7 +268,7 @@ async fn health(
         "endpoint_id": endpoint.id,
         "reason": reason,
         "disabled_at": stamp,
-        "failing_since": endpoint.failing_since_ms.and_then(endpoints::ms_rfc3339),
+        "failing_since": endpoint.failing_since_ms.and_then(endpoint_store::ms_rfc3339),
     });
     let key = format!("endpoint.disabled:{}:{now_ms}", endpoint.id);
     // The disable above happens once (conditional), so a retry of this message will not come

@@ -5,8 +5,8 @@
 //! enabled endpoint (each already in the `due` index), so an event never exists without its
 //! deliveries; the queue messages are sent afterwards and the sweeper covers a lost send.
 
-use super::deliveries::{self, Delivery, PENDING};
-use super::endpoints;
+use super::delivery_store::{self, Delivery, PENDING};
+use super::endpoint_store;
 use super::filter::EventType;
 use super::queue;
 use crate::db::{self, storage_error, StorageError};
@@ -164,7 +164,7 @@ pub async fn store_event(
     state: &AppState,
     project: &Project,
     new: NewEvent<'_>,
-    endpoints: Option<Vec<endpoints::Endpoint>>,
+    endpoints: Option<Vec<endpoint_store::Endpoint>>,
 ) -> Result<(Published, Fanout), EmitError> {
     let NewEvent {
         event_type,
@@ -222,7 +222,7 @@ pub async fn store_event(
     let targets = if project.flag(Flag::Webhooks) {
         let endpoints = match endpoints {
             Some(known) => known,
-            None => endpoints::list(state, &project.id).await?,
+            None => endpoint_store::list(state, &project.id).await?,
         };
         endpoints
             .into_iter()
@@ -247,7 +247,7 @@ pub async fn store_event(
             attempts: 0,
             round: 0,
             next_attempt_ms: Some(now_ms),
-            sweep_at_ms: Some(now_ms + deliveries::SWEEP_GRACE_MS),
+            sweep_at_ms: Some(now_ms + delivery_store::SWEEP_GRACE_MS),
             trigger: "scheduled".into(),
             last_status_code: None,
             last_error_class: None,
@@ -367,7 +367,7 @@ async fn write(
     for d in deliveries {
         items.push(
             put(
-                deliveries::to_item(d).map_err(WriteError::Storage)?,
+                delivery_store::to_item(d).map_err(WriteError::Storage)?,
                 "attribute_not_exists(pk)",
             )
             .map_err(WriteError::Storage)?,

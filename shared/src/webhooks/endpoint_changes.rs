@@ -12,7 +12,7 @@
 //!   race: two rotations commute (each appends its secret and puts the others in overlap), so a
 //!   retry gives the same result as a serial order. Only a rotation that keeps losing answers 409.
 
-use super::endpoints::{self, Endpoint, StoredSecret};
+use super::endpoint_store::{self, Endpoint, StoredSecret};
 use super::signing::WebhookSecret;
 use crate::db::{self, storage_error};
 use crate::error::ApiError;
@@ -73,7 +73,7 @@ pub async fn update(
             .dynamodb
             .update_item()
             .table_name(&state.config.table_name)
-            .key("pk", db::s(endpoints::pk(project)))
+            .key("pk", db::s(endpoint_store::pk(project)))
             .key("sk", db::s(id.to_string()))
             .expression_attribute_names("#ua", "updated_at")
             .expression_attribute_values(":now", db::s(now));
@@ -168,7 +168,7 @@ pub async fn rotate(
     let stamp = crate::clock::rfc3339(now);
     let secret = WebhookSecret::generate();
     for attempt in 0..TRIES {
-        let mut e = endpoints::require(state, project, id).await?;
+        let mut e = endpoint_store::require(state, project, id).await?;
         let ends = now_ms + overlap_s * 1000;
         for s in &mut e.secrets {
             s.expires_at_ms = Some(s.expires_at_ms.map_or(ends, |at| at.min(ends)));
@@ -188,7 +188,7 @@ pub async fn rotate(
             .dynamodb
             .update_item()
             .table_name(&state.config.table_name)
-            .key("pk", db::s(endpoints::pk(project)))
+            .key("pk", db::s(endpoint_store::pk(project)))
             .key("sk", db::s(id.to_string()))
             .update_expression("SET secrets = :s, updated_at = :now, secrets_version = :next")
             // Items from before `secrets_version` existed have none: version 0.

@@ -1,9 +1,9 @@
 //! `/v1/webhook-endpoints` routes: create, list, get, update, delete, rotate-secret, test, recover.
 
-use super::deliveries::{self, FAILED, PENDING};
+use super::delivery_store::{self, FAILED, PENDING};
 use super::emit::{self, Target};
 use super::endpoint_changes::{self, Change};
-use super::endpoints::{self, Endpoint, StoredSecret};
+use super::endpoint_store::{self, Endpoint, StoredSecret};
 use super::filter::EventFilter;
 use super::signing::WebhookSecret;
 use super::{queue, send, ssrf};
@@ -126,7 +126,7 @@ pub async fn create(
     // A re-run of an idempotent request whose first run died before its answer was stored
     // answers with the endpoint that run created, and its secret (tenancy::minted).
     if let Some(id) = caller.rerun_id() {
-        if let Some(e) = endpoints::get(state, &caller.project.id, &id).await? {
+        if let Some(e) = endpoint_store::get(state, &caller.project.id, &id).await? {
             let secret = e.secrets.iter().rev().find(|s| s.expires_at_ms.is_none());
             let secret = secret.map(|s| s.secret.clone());
             return created(&e, secret.unwrap_or_default());
@@ -159,7 +159,7 @@ pub async fn create(
         created_at: stamp.clone(),
         updated_at: stamp,
     };
-    endpoints::create(
+    endpoint_store::create(
         state,
         &endpoint,
         caller.project.limits().max_webhook_endpoints,
@@ -175,8 +175,8 @@ fn created(endpoint: &Endpoint, secret: String) -> Result<Response<Body>, ApiErr
 }
 
 pub async fn list(state: &AppState, caller: &Caller) -> Result<Response<Body>, ApiError> {
-    let all = endpoints::list(state, &caller.project.id).await?;
-    let page = endpoints::EndpointList {
+    let all = endpoint_store::list(state, &caller.project.id).await?;
+    let page = endpoint_store::EndpointList {
         data: all.iter().map(Endpoint::view).collect(),
     };
     json(StatusCode::OK, &page)
@@ -187,7 +187,7 @@ pub async fn get(
     caller: &Caller,
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let e = endpoints::require(state, &caller.project.id, &parse_id(req)?).await?;
+    let e = endpoint_store::require(state, &caller.project.id, &parse_id(req)?).await?;
     json(StatusCode::OK, &e.view())
 }
 
@@ -214,7 +214,7 @@ pub async fn delete(
     caller: &Caller,
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
-    if endpoints::delete(state, &caller.project.id, &parse_id(req)?).await? {
+    if endpoint_store::delete(state, &caller.project.id, &parse_id(req)?).await? {
         Ok(no_content())
     } else {
         Err(ApiError::not_found("webhook endpoint"))
@@ -262,7 +262,7 @@ pub async fn test(
     caller: &Caller,
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let e = endpoints::require(state, &caller.project.id, &parse_id(req)?).await?;
+    let e = endpoint_store::require(state, &caller.project.id, &parse_id(req)?).await?;
     if !e.enabled {
         return Err(ApiError::conflict(
             "endpoint_disabled",
@@ -321,7 +321,7 @@ pub async fn recover(
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
     let p = caller.project.id;
-    let e = endpoints::require(state, &p, &parse_id(req)?).await?;
+    let e = endpoint_store::require(state, &p, &parse_id(req)?).await?;
     if !e.enabled {
         return Err(ApiError::conflict(
             "endpoint_disabled",
@@ -342,20 +342,20 @@ pub async fn recover(
     };
     let mut recovered = Vec::new();
     loop {
-        let failed = deliveries::Filter {
+        let failed = delivery_store::Filter {
             endpoint: Some(&e.id),
             status: Some(FAILED),
         };
-        let (found, cursor) = deliveries::list(state, &p, failed, &window).await?;
+        let (found, cursor) = delivery_store::list(state, &p, failed, &window).await?;
         for d in found {
             let mut next = d.clone();
             next.status = PENDING.into();
             next.round = 0;
             next.next_attempt_ms = Some(now_ms);
-            next.sweep_at_ms = Some(now_ms + deliveries::SWEEP_GRACE_MS);
+            next.sweep_at_ms = Some(now_ms + delivery_store::SWEEP_GRACE_MS);
             next.trigger = "scheduled".into();
             next.updated_at = crate::clock::rfc3339(now);
-            if deliveries::replace_if(state, &d, &next).await? {
+            if delivery_store::replace_if(state, &d, &next).await? {
                 recovered.push((p, d.id, 0));
             }
         }

@@ -1,9 +1,9 @@
 //! `POST /v1/events`, `GET /v1/events/{event_id}`, `GET /v1/events` (served by the `webhooks`
 //! function, see `webhooks::routes`).
 
-use super::deliveries::{self, DeliveryView};
+use super::delivery_store::{self, DeliveryView};
 use super::emit;
-use super::endpoints::Endpoint;
+use super::endpoint_store::Endpoint;
 use super::filter::EventType;
 use crate::error::ApiError;
 use crate::events::store::{self, Event};
@@ -102,10 +102,10 @@ pub async fn get(
     let event = store::get(state, p, &parse_id(req)?)
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
-    let dels = deliveries::get_many(state, p, &event.delivery_ids).await?;
+    let dels = delivery_store::get_many(state, p, &event.delivery_ids).await?;
     let view = view(
         &event,
-        Some(dels.iter().map(|d| deliveries::view(d, None)).collect()),
+        Some(dels.iter().map(|d| delivery_store::view(d, None)).collect()),
     );
     json(StatusCode::OK, &view)
 }

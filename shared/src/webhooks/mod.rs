@@ -6,7 +6,7 @@
 //!   updates and secret rotation) and [`delivery_routes`] (`/v1/webhook-deliveries`).
 //! - Publishing: [`emit()`] (every module's way to announce an event), [`filter`] (event types and
 //!   patterns).
-//! - Storage: [`endpoints`], [`deliveries`] (items, views, listings), [`queue`] (the versioned
+//! - Storage: [`endpoint_store`], [`delivery_store`] (items, views, listings), [`queue`] (the versioned
 //!   DeliveriesQueue message).
 //! - Delivering: [`dispatch`] (the dispatcher function: one attempt, its result, the next
 //!   schedule), [`send`] + [`ssrf`] (the guarded HTTP client), [`signing`], [`schedule`] (retry
@@ -14,13 +14,13 @@
 //!   cap, lost messages), [`alert`] (the e-mail when an endpoint is disabled).
 
 pub mod alert;
-pub mod deliveries;
 pub mod delivery_routes;
+pub mod delivery_store;
 pub mod dispatch;
 pub mod emit;
 pub mod endpoint_changes;
 pub mod endpoint_routes;
-pub mod endpoints;
+pub mod endpoint_store;
 pub mod event_routes;
 pub mod filter;
 pub mod queue;

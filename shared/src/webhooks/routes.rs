@@ -1,7 +1,7 @@
 //! The `webhooks` function: events, webhook endpoints and the delivery log under `/v1/*`.
 //! Every route needs the `webhooks` flag; every POST honours `Idempotency-Key`.
 
-use super::endpoints::{self, Endpoint};
+use super::endpoint_store::{self, Endpoint};
 use super::event_routes;
 use super::{delivery_routes, endpoint_routes};
 use crate::error::ApiError;
@@ -56,7 +56,7 @@ fn endpoints_for_event(
     async move {
         match wanted {
             true => Some(
-                endpoints::list(state, &project)
+                endpoint_store::list(state, &project)
                     .await
                     .map_err(ApiError::from),
             ),

@@ -4,7 +4,7 @@
 //! (their lease expires and they become due again). Duplicate messages are harmless: the
 //! dispatcher's claim is conditional.
 
-use super::deliveries::{self, DUE_SHARDS, SWEEP_GRACE_MS};
+use super::delivery_store::{self, DUE_SHARDS, SWEEP_GRACE_MS};
 use super::queue;
 use crate::db::{self, storage_error, StorageError};
 use crate::ids::{DeliveryId, ProjectId};
@@ -67,12 +67,12 @@ async fn claim(
         .dynamodb
         .update_item()
         .table_name(&state.config.table_name)
-        .key("pk", db::s(deliveries::pk(project)))
+        .key("pk", db::s(delivery_store::pk(project)))
         .key("sk", db::s(id.to_string()))
         .update_expression("SET sweep_at_ms = :at, duesk = :new")
         .condition_expression("duesk = :old")
         .expression_attribute_values(":at", db::n(at))
-        .expression_attribute_values(":new", db::s(deliveries::due_sk(at, project, id)))
+        .expression_attribute_values(":new", db::s(delivery_store::due_sk(at, project, id)))
         .expression_attribute_values(":old", db::s(old_sk))
         .send()
         .await;

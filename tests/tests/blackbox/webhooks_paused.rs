@@ -6,7 +6,7 @@
 use super::webhooks::unique_path;
 use super::webhooks::{create_endpoint, get_json, poll_status, post_event, received, script};
 use mostrador::ids::{DeliveryId, ProjectId};
-use mostrador::webhooks::{deliveries, dispatch};
+use mostrador::webhooks::{delivery_store, dispatch};
 use mostrador_tests::dedicated;
 use reqwest::Method;
 use serde_json::json;
@@ -33,7 +33,10 @@ async fn deliveries_of_an_inactive_project_pause_then_resume_on_activation() {
     let state = stack.state("dispatcher").unwrap();
     let (pid, did): (ProjectId, DeliveryId) = (p.id.parse().unwrap(), dlv.parse().unwrap());
     for _ in 0..100 {
-        let d = deliveries::get(state, &pid, &did).await.unwrap().unwrap();
+        let d = delivery_store::get(state, &pid, &did)
+            .await
+            .unwrap()
+            .unwrap();
         if d.attempts == 1 && d.last_attempt_at.is_some() {
             break;
         }
@@ -59,8 +62,11 @@ async fn deliveries_of_an_inactive_project_pause_then_resume_on_activation() {
     stack.clock().advance(time::Duration::seconds(8));
     dispatch::process(state, &pid, &did).await.unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let d = deliveries::get(state, &pid, &did).await.unwrap().unwrap();
-    assert_eq!(d.status, deliveries::PENDING);
+    let d = delivery_store::get(state, &pid, &did)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.status, delivery_store::PENDING);
     assert_eq!(d.attempts, 1, "an attempt was made for an inactive project");
     assert_eq!(d.last_error_class.as_deref(), Some("project_inactive"));
     assert_eq!(received(&t.receiver_url, &path, 2, 300).await.len(), 1);

@@ -41,7 +41,7 @@ use futures::FutureExt;
 
 use super::model::{Channel, Notification, QueueMessage};
 use super::transport::{self, Outcome, Outgoing};
-use super::{store, templates_store};
+use super::{store, template_store};
 use crate::sqs::MessageError;
 use crate::templates::{self, Rendered};
 use crate::tenancy::Project;
@@ -294,7 +294,7 @@ async fn render(
     project: &Project,
     n: &Notification,
 ) -> Result<Rendered, Outcome> {
-    let version = templates_store::get_version(
+    let version = template_store::get_version(
         state,
         &project.id,
         &n.template.name,

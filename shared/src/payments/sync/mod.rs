@@ -22,7 +22,7 @@ use crate::payments::creds;
 use crate::payments::model::Payment;
 use crate::payments::provider::{PaymentProvider, ProviderError, ProviderPayment};
 use crate::payments::queue::{Job, Message};
-use crate::payments::refunds;
+use crate::payments::refund_store;
 use crate::payments::store;
 use crate::sqs::MessageError;
 use crate::tenancy::{project, Project};
@@ -147,11 +147,11 @@ pub enum ApplyError {
     Emit(#[from] crate::webhooks::EmitError),
 }
 
-impl From<refunds::RecordError> for ApplyError {
-    fn from(err: refunds::RecordError) -> Self {
+impl From<refund_store::RecordError> for ApplyError {
+    fn from(err: refund_store::RecordError) -> Self {
         match err {
-            refunds::RecordError::Busy => Self::Busy("refund"),
-            refunds::RecordError::Storage(e) => Self::Storage(e),
+            refund_store::RecordError::Busy => Self::Busy("refund"),
+            refund_store::RecordError::Storage(e) => Self::Storage(e),
         }
     }
 }
@@ -243,7 +243,7 @@ pub async fn apply(
         return Err(ApplyError::Busy("payment"));
     };
     // Before announcing, so a shop told about a refund can already list it.
-    refunds::observe(state, &payment, &pp.refunds).await?;
+    refund_store::observe(state, &payment, &pp.refunds).await?;
     announce(state, project, &payment).await?;
     Ok(Some(payment))
 }
@@ -349,7 +349,7 @@ mod error_tests {
                 "the payment kept changing; retry",
             ),
             (
-                ApplyError::from(refunds::RecordError::Busy),
+                ApplyError::from(refund_store::RecordError::Busy),
                 "the refund kept changing; retry",
             ),
         ] {

@@ -9,7 +9,7 @@ use crate::payments::model::{Mode, Payment};
 use crate::payments::money::Currency;
 use crate::payments::provider::fake::{self, FakeProvider};
 use crate::payments::provider::{PaymentProvider, ProviderError, ProviderPayment, ProviderRefund};
-use crate::payments::refunds::{self, Refund, RefundStatus};
+use crate::payments::refund_store::{self, Refund, RefundStatus};
 use crate::payments::status::{Attempts, Status};
 use crate::payments::store::Marker;
 
@@ -142,10 +142,10 @@ impl Sim {
         let seen: Vec<&ProviderRefund> = seen.iter().filter(|r| !r.id.is_empty()).collect();
         let mut settle = Vec::new();
         let mut record = Vec::new();
-        for change in refunds::plan(&self.refunds, &seen) {
+        for change in refund_store::plan(&self.refunds, &seen) {
             match change {
-                refunds::Change::Settle(r, status) => settle.push((r.id, status)),
-                refunds::Change::Record(pr) => record.push(pr.clone()),
+                refund_store::Change::Settle(r, status) => settle.push((r.id, status)),
+                refund_store::Change::Record(pr) => record.push(pr.clone()),
             }
         }
         for (id, status) in settle {
@@ -269,7 +269,7 @@ async fn refunds_made_at_the_provider_are_recorded_once_and_settle_once() {
     assert_eq!(sim.refunds[0].status, RefundStatus::Approved);
     // Final statuses never change again, and a recorded refund is never recorded twice.
     let seen: Vec<&ProviderRefund> = pp.refunds.iter().collect();
-    assert!(refunds::plan(&sim.refunds, &seen).is_empty());
+    assert!(refund_store::plan(&sim.refunds, &seen).is_empty());
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! `GET /v1/notifications`: one project's log, newest first, filtered by status (index gsi1),
+//! The notification log (`GET /v1/notifications`): one project's notifications, newest first, filtered by status (index gsi1),
 //! channel (gsi2) or neither (the table), then by template and time range. `status=failed` is
 //! the terminal-failure family (`failed` and `bounced`): one query per member partition, each
 //! bounded by the page size, merged by id. Each partition is read through `paging`: time ranges
@@ -7,14 +7,11 @@
 //! key is rebuilt from the caller's project, so a cursor cannot point into another project's
 //! partition.
 
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::model::{Channel, Notification, Status};
-use super::store;
-use crate::error::{ApiError, FieldError};
-use crate::http::{page, ApiRequest};
+use crate::error::ApiError;
 use crate::ids::{NotificationId, ProjectId};
+use crate::notifications::model::{Channel, Notification, Status};
 use crate::paging::{self, After, Query, Range};
 use crate::AppState;
 
@@ -22,7 +19,8 @@ use crate::AppState;
 /// the recipient. `complained` is not one: the message was delivered (then reported as spam).
 pub const FAILED_FAMILY: [Status; 2] = [Status::Failed, Status::Bounced];
 
-/// Parsed query parameters. `status` lists the statuses asked for (one, or a family).
+/// What a page asks for (`notification_routes` reads it from the query string). `status` lists
+/// the statuses asked for (one, or a family).
 #[derive(Debug, Default)]
 pub struct Filter {
     pub status: Option<&'static [Status]>,
@@ -32,64 +30,6 @@ pub struct Filter {
     pub to: Option<OffsetDateTime>,
     pub limit: i32,
     pub cursor: Option<NotificationId>,
-}
-
-impl Filter {
-    pub fn from_request(req: &ApiRequest) -> Result<Self, ApiError> {
-        let mut errors = Vec::new();
-        let mut filter = Filter {
-            limit: page::DEFAULT_LIMIT,
-            ..Filter::default()
-        };
-        if let Some(s) = req.query("status")? {
-            filter.status = status_filter(s);
-            if filter.status.is_none() {
-                errors.push(FieldError::new("status", "invalid", "unknown status"));
-            }
-        }
-        if let Some(c) = req.query("channel")? {
-            filter.channel = Channel::parse(c);
-            if filter.channel.is_none() {
-                errors.push(FieldError::new("channel", "invalid", "email or whatsapp"));
-            }
-        }
-        if let Some(t) = req.query("template")? {
-            filter.template = Some(t.to_owned());
-        }
-        for (name, slot) in [("from", &mut filter.from), ("to", &mut filter.to)] {
-            if let Some(raw) = req.query(name)? {
-                match OffsetDateTime::parse(raw, &Rfc3339) {
-                    Ok(at) => *slot = Some(at),
-                    Err(_) => errors.push(FieldError::new(name, "invalid", "RFC 3339 time")),
-                }
-            }
-        }
-        // DynamoDB refuses a BETWEEN whose bounds are reversed (found by schemathesis).
-        if let (Some(from), Some(to)) = (filter.from, filter.to) {
-            if from > to {
-                errors.push(FieldError::new("to", "invalid", "must not be before from"));
-            }
-        }
-        filter.limit = page::limit(req, &mut errors)?;
-        filter.cursor = page::cursor(req, &mut errors)?;
-        if errors.is_empty() {
-            Ok(filter)
-        } else {
-            Err(ApiError::validation(errors))
-        }
-    }
-}
-
-/// `failed` is the family; `failed_only` the exact status; anything else one exact status.
-fn status_filter(s: &str) -> Option<&'static [Status]> {
-    match s {
-        "failed" => Some(&FAILED_FAMILY),
-        "failed_only" => Some(&[Status::Failed]),
-        _ => Status::ALL
-            .iter()
-            .position(|c| c.name() == s)
-            .map(|i| std::slice::from_ref(&Status::ALL[i])),
-    }
 }
 
 /// One page and the cursor of the next.
@@ -141,9 +81,9 @@ async fn query_one(
 ) -> Result<(Vec<Notification>, Option<String>), ApiError> {
     let (index, partition, channel) = match (status, filter.channel) {
         // The status index keeps every channel: the channel is a filter there.
-        (Some(status), channel) => (Some("gsi1"), store::status_pk(project, status), channel),
-        (None, Some(channel)) => (Some("gsi2"), store::channel_pk(project, channel), None),
-        (None, None) => (None, store::pk(project), None),
+        (Some(status), channel) => (Some("gsi1"), super::status_pk(project, status), channel),
+        (None, Some(channel)) => (Some("gsi2"), super::channel_pk(project, channel), None),
+        (None, None) => (None, super::pk(project), None),
     };
     let range = Range::ids::<crate::ids::Notification>(
         filter.from.map(paging::epoch_ms),
@@ -154,11 +94,11 @@ async fn query_one(
         .only("template_name", filter.template.as_deref());
     let after = filter
         .cursor
-        .map(|id| After::in_partition(&store::pk(project), &id.to_string()));
+        .map(|id| After::in_partition(&super::pk(project), &id.to_string()));
     let (items, next) = paging::page(state, &query, filter.limit, after.as_ref()).await?;
     let mut found = Vec::new();
     for item in items {
-        if let Some(n) = store::decode(state, project, item)? {
+        if let Some(n) = super::decode(state, project, item)? {
             found.push(n);
         }
     }

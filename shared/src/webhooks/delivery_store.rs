@@ -298,7 +298,7 @@ pub fn view<'a>(d: &'a Delivery, attempts: Option<&'a [Attempt]>) -> DeliveryVie
         next_attempt_at: d
             .next_attempt_ms
             .filter(|_| d.status == PENDING)
-            .and_then(super::endpoints::ms_rfc3339),
+            .and_then(super::endpoint_store::ms_rfc3339),
         last_status_code: d.last_status_code,
         last_error_class: d.last_error_class.as_deref(),
         last_attempt_at: d.last_attempt_at.as_deref(),

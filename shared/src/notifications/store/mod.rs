@@ -6,6 +6,8 @@
 //!   token before calling a provider, and only the holder of that token may record the outcome;
 //! - feedback applies a status only if it outranks the current one ([`Status::rank`]).
 
+pub mod list;
+
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::model::{HistoryEntry, Notification, Status};
