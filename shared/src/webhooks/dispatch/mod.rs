@@ -16,8 +16,11 @@
 //! This file is the I/O: the reads, the conditional writes, the send and the enqueue. Every
 //! choice between them (due or wait, pause, fail, claim, what a result makes of the delivery
 //! and its attempt log entry, queue delay or sweeper, endpoint health) is a pure function in
-//! `decision`, unit-tested in `tests.rs` in milliseconds without emulators or sockets.
+//! `decision`, unit-tested in `tests.rs` and `after_tests.rs` in milliseconds, without
+//! emulators or sockets.
 
+#[cfg(test)]
+mod after_tests;
 mod decision;
 #[cfg(test)]
 mod tests;
