@@ -9,9 +9,11 @@
 //! - Storage: [`endpoint_store`], [`delivery_store`] (items, views, listings), [`queue`] (the versioned
 //!   DeliveriesQueue message).
 //! - Delivering: [`dispatch`] (the dispatcher function: one attempt, its result, the next
-//!   schedule), [`send`] + [`ssrf`] (the guarded HTTP client), [`signing`], [`schedule`] (retry
-//!   backoff), [`sweep`] (the retry sweeper function: attempts due beyond SQS's 15-minute delay
-//!   cap, lost messages), [`alert`] (the e-mail when an endpoint is disabled).
+//!   schedule, endpoint health; its decisions are pure functions in `dispatch::decision`,
+//!   unit-tested without emulators), [`send`] + [`ssrf`] (the guarded HTTP client), [`signing`],
+//!   [`schedule`] (retry backoff), [`sweep`] (the retry sweeper function: attempts due beyond
+//!   SQS's 15-minute delay cap, lost messages), [`alert`] (the e-mail when an endpoint is
+//!   disabled).
 
 pub mod alert;
 pub mod delivery_routes;

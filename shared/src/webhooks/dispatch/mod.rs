@@ -12,10 +12,23 @@
 //! attempt [`PAUSE_MS`] ahead and `last_error_class` `project_inactive`, so the retry sweeper
 //! looks at it again then. Once the project is active again, that next look makes the attempt:
 //! nothing is lost, and a paused project costs one read per delivery per pause period.
+//!
+//! This file is the I/O: the reads, the conditional writes, the send and the enqueue. Every
+//! choice between them (due or wait, pause, fail, claim, what a result makes of the delivery
+//! and its attempt log entry, queue delay or sweeper, endpoint health) is a pure function in
+//! `decision`, unit-tested in `tests.rs` and `after_tests.rs` in milliseconds, without
+//! emulators or sockets.
 
-use super::delivery_store::{self, Attempt, Delivery, FAILED, PENDING, SUCCEEDED};
+#[cfg(test)]
+mod after_tests;
+mod decision;
+#[cfg(test)]
+mod tests;
+
+use self::decision::{ms, After, Before, Claim, Health, When};
+use super::delivery_store::{self, Attempt, Delivery};
 use super::endpoint_store::{self, Endpoint};
-use super::schedule::{self, Outcome};
+use super::schedule::Outcome;
 use super::{queue, send};
 use crate::db::StorageError;
 use crate::ids::{DeliveryId, ProjectId};
@@ -46,10 +59,6 @@ pub fn handler(
     .boxed()
 }
 
-fn ms(at: time::OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
-}
-
 /// Makes the delivery's due attempt, if it is due and nobody else has made it.
 pub async fn process(
     state: &AppState,
@@ -59,78 +68,51 @@ pub async fn process(
     let Some(d) = delivery_store::get(state, project, id).await? else {
         return Ok(());
     };
-    if d.status != PENDING {
-        return Ok(());
-    }
     let now = state.clock.now();
-    let now_ms = ms(now);
-    let due = d.next_attempt_ms.unwrap_or(now_ms);
-    if due > now_ms {
-        if let Some(delay) = queue::delay_for(due, now_ms) {
-            queue::enqueue(state, &[(d.project_id, d.id, delay)]).await;
+    match decision::when(&d, ms(now)) {
+        When::Finished => return Ok(()),
+        When::Wait { delay_s, .. } => {
+            if let Some(delay) = delay_s {
+                queue::enqueue(state, &[(d.project_id, d.id, delay)]).await;
+            }
+            return Ok(());
         }
-        return Ok(());
+        When::Due => {}
     }
-    let stamp = crate::clock::rfc3339(now);
     let active = crate::tenancy::project::get(state, project)
         .await?
         .is_some_and(|p| p.active);
-    if !active {
-        let mut paused = d.clone();
-        paused.next_attempt_ms = Some(now_ms + PAUSE_MS);
-        paused.sweep_at_ms = None;
-        paused.last_error_class = Some("project_inactive".into());
-        paused.updated_at = stamp;
-        if delivery_store::replace_if(state, &d, &paused).await? {
-            tracing::info!(delivery_id = %d.id, "project inactive; delivery paused");
+    let (endpoint, event) = if active {
+        let endpoint = endpoint_store::get(state, project, &d.endpoint_id).await?;
+        let event = crate::events::store::get(state, project, &d.event_id).await?;
+        (endpoint, event)
+    } else {
+        (None, None)
+    };
+    let Claim {
+        claimed,
+        attempt,
+        endpoint,
+        event,
+    } = match decision::before_attempt(&d, active, endpoint, event, now) {
+        Before::Pause(paused) => {
+            if delivery_store::replace_if(state, &d, &paused).await? {
+                tracing::info!(delivery_id = %d.id, "project inactive; delivery paused");
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
-    let endpoint = endpoint_store::get(state, project, &d.endpoint_id).await?;
-    let event = crate::events::store::get(state, project, &d.event_id).await?;
-    let (endpoint, event) = match (endpoint, event) {
-        (Some(e), Some(ev)) if e.enabled => (e, ev),
-        (e, ev) => {
-            let class = match (e, ev) {
-                (None, _) => "endpoint_deleted",
-                (Some(_), None) => "event_expired",
-                _ => "endpoint_disabled",
-            };
-            let mut done = d.clone();
-            done.status = FAILED.into();
-            done.next_attempt_ms = None;
-            done.last_error_class = Some(class.into());
-            done.updated_at = stamp;
+        Before::Fail(done) => {
             delivery_store::replace_if(state, &d, &done).await?;
             return Ok(());
         }
-    };
-    let mut claimed = d.clone();
-    claimed.attempts += 1;
-    claimed.round += 1;
-    claimed.next_attempt_ms = Some(now_ms + LEASE_MS);
-    claimed.sweep_at_ms = None;
-    claimed.updated_at = stamp.clone();
-    let mut attempt = Attempt {
-        number: claimed.attempts,
-        trigger: d.trigger.clone(),
-        started_at: stamp.clone(),
-        state: "in_flight".into(),
-        status_code: None,
-        duration_ms: None,
-        response_body: None,
-        error_class: None,
-        error: None,
-        next_attempt_at: None,
-        request_headers: None,
-        expires_at: d.expires_at,
+        Before::Claim(claim) => *claim,
     };
     if !claim(state, &d, &claimed, &attempt).await? {
         return Ok(());
     }
     let policy = send::policy(&state.config);
     let client = send::client_for(&policy).map_err(MessageError::retry)?;
-    let secrets = endpoint.active_secrets(now_ms);
+    let secrets = endpoint.active_secrets(ms(now));
     let result = send::attempt(
         &client,
         &policy,
@@ -143,51 +125,18 @@ pub async fn process(
     .await;
     usage::record(state, project, Metric::WebhookAttempts, 1, now).await;
     let after = state.clock.now();
-    let next = schedule::next_attempt(claimed.round, result.outcome, after);
-    let mut done = claimed.clone();
-    done.trigger = "scheduled".into();
-    done.last_status_code = result.status_code;
-    done.last_error_class = result.error_class.map(str::to_owned);
-    done.last_attempt_at = Some(stamp);
-    done.updated_at = crate::clock::rfc3339(after);
-    done.status = match (result.outcome.is_success(), next) {
-        (true, _) => SUCCEEDED.into(),
-        (false, Some(_)) => PENDING.into(),
-        (false, None) => FAILED.into(),
-    };
-    done.next_attempt_ms = if done.status == PENDING {
-        next.map(ms)
-    } else {
-        None
-    };
-    attempt.state = if result.outcome.is_success() {
-        "succeeded"
-    } else {
-        "failed"
-    }
-    .into();
-    attempt.status_code = result.status_code;
-    attempt.duration_ms = Some(result.duration_ms);
-    attempt.response_body = result.response_body.clone();
-    attempt.error_class = result.error_class.map(str::to_owned);
-    attempt.error = result.error.clone();
-    attempt.request_headers = result.request_headers.clone();
-    attempt.next_attempt_at = done.next_attempt_ms.and_then(endpoint_store::ms_rfc3339);
+    let After {
+        done,
+        attempt,
+        delay_s,
+    } = decision::after_attempt(&claimed, &attempt, &result, after, &mut rand::thread_rng());
     delivery_store::put_attempt(state, project, &d.id, &attempt).await?;
-    // A short wait goes by queue delay: keep the sweeper off it until well after it is due.
-    if let Some(at) = done.next_attempt_ms {
-        if queue::delay_for(at, ms(after)).is_some() {
-            done.sweep_at_ms = Some(at + delivery_store::SWEEP_GRACE_MS);
-        }
-    }
     if !delivery_store::replace_if(state, &claimed, &done).await? {
         tracing::warn!(delivery_id = %d.id, "delivery changed during the attempt; result kept in the attempt log only");
     }
     tracing::info!(delivery_id = %d.id, endpoint_id = %endpoint.id, attempt = attempt.number, status = ?result.status_code, error_class = ?result.error_class, "webhook attempt");
-    if let Some(at) = done.next_attempt_ms {
-        if let Some(delay) = queue::delay_for(at, ms(after)) {
-            queue::enqueue(state, &[(d.project_id, d.id, delay)]).await;
-        }
+    if let Some(delay) = delay_s {
+        queue::enqueue(state, &[(d.project_id, d.id, delay)]).await;
     }
     health(state, &endpoint, result.outcome, ms(after)).await
 }
@@ -242,20 +191,12 @@ async fn health(
     now_ms: i64,
 ) -> Result<(), MessageError> {
     let project = &endpoint.project_id;
-    endpoint_store::record_health(state, project, &endpoint.id, outcome.is_success(), now_ms)
-        .await?;
-    let reason = if outcome.disables_endpoint() {
-        Some("gone")
-    } else if !outcome.is_success()
-        && endpoint
-            .failing_since_ms
-            .is_some_and(|since| now_ms - since >= DISABLE_AFTER_MS)
-    {
-        Some("failing")
-    } else {
-        None
+    let verdict = decision::health(endpoint.failing_since_ms, outcome, now_ms);
+    let success = verdict == Health::Healthy;
+    endpoint_store::record_health(state, project, &endpoint.id, success, now_ms).await?;
+    let Health::Disable(reason) = verdict else {
+        return Ok(());
     };
-    let Some(reason) = reason else { return Ok(()) };
     let stamp = endpoint_store::ms_rfc3339(now_ms).unwrap_or_default();
     if !endpoint_store::disable(state, project, &endpoint.id, reason, &stamp).await? {
         return Ok(());
@@ -264,13 +205,7 @@ async fn health(
     let Some(p) = crate::tenancy::project::get(state, project).await? else {
         return Ok(());
     };
-    let data = serde_json::json!({
-        "endpoint_id": endpoint.id,
-        "reason": reason,
-        "disabled_at": stamp,
-        "failing_since": endpoint.failing_since_ms.and_then(endpoint_store::ms_rfc3339),
-    });
-    let key = format!("endpoint.disabled:{}:{now_ms}", endpoint.id);
+    let (data, key) = decision::disabled_event(endpoint, reason, &stamp, now_ms);
     // The disable above happens once (conditional), so a retry of this message will not come
     // back here: the e-mail goes out even when the event could not be stored.
     let emitted = super::emit(state, &p, "endpoint.disabled", data, Some(&key)).await;
