@@ -358,4 +358,21 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn each_answer_is_the_documented_problem() {
+        let problem = |e: TemplateError| ApiError::from(e).problem("req");
+        let name = problem(TemplateError::InvalidName);
+        assert_eq!(name["status"], 422);
+        assert_eq!(name["errors"][0]["field"], "name");
+        assert_eq!(name["errors"][0]["code"], "invalid_format");
+        let field = FieldError::new("html", "required", "is required");
+        assert_eq!(
+            problem(TemplateError::InvalidContent(vec![field.clone()])),
+            ApiError::validation(vec![field]).problem("req")
+        );
+        let conflict = problem(TemplateError::VersionConflict);
+        assert_eq!(conflict["status"], 409);
+        assert_eq!(conflict["code"], "template_version_conflict");
+    }
 }

@@ -389,6 +389,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_missing_key_is_404_and_hashing_failures_are_opaque() {
+        let missing = ApiError::from(KeyError::NotFound);
+        assert_eq!(
+            missing.problem("req"),
+            ApiError::not_found("API key").problem("req")
+        );
+        let hashing = ApiError::from(KeyError::Hash("bad params".into()));
+        assert_eq!(hashing.code(), "internal_error");
+        assert!(hashing.source_error().is_some());
+    }
+
+    #[test]
     fn generated_keys_parse_and_keep_their_id() {
         let key = generate();
         let text = key.plain().expose().to_owned();

@@ -214,3 +214,22 @@ pub async fn list(state: &AppState, page: &PageRequest) -> Result<Page<Project>,
         .await?
         .try_filter_map(|item| db::from_item(item).map(Some))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_answer_is_the_documented_problem() {
+        let missing = ApiError::from(ProjectError::NotFound);
+        assert_eq!(
+            missing.problem("req"),
+            ApiError::not_found("project").problem("req")
+        );
+        let raced = ApiError::from(ProjectError::ConcurrentUpdate).problem("req");
+        assert_eq!(raced["status"], 409);
+        assert_eq!(raced["code"], "concurrent_update");
+        let broken = ApiError::from(ProjectError::Storage(StorageError::other("bad item")));
+        assert_eq!(broken.code(), "internal_error");
+    }
+}

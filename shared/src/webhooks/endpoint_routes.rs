@@ -337,10 +337,7 @@ pub async fn recover(
     let failed = delivery_store::Filter {
         endpoint: Some(&e.id),
         status: Some(FAILED),
-        time: TimeRange {
-            since_ms: u64::try_from(since.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
-            until_ms: u64::try_from(now_ms).unwrap_or(0),
-        },
+        time: TimeRange::between(Some(since), Some(now)),
     };
     let mut page = PageRequest::first(MAX_LIMIT);
     let mut recovered = Vec::new();

@@ -327,3 +327,25 @@ pub async fn disable(
         Err(err) => Err(storage_error(err)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_answer_is_the_documented_problem() {
+        let missing = ApiError::from(EndpointError::NotFound);
+        assert_eq!(
+            missing.problem("req"),
+            ApiError::not_found("webhook endpoint").problem("req")
+        );
+        let full = ApiError::from(EndpointError::LimitReached { max: 3 }).problem("req");
+        assert_eq!(full["status"], 409);
+        assert_eq!(full["code"], "endpoint_limit_reached");
+        assert_eq!(full["limit"], 3);
+        assert_eq!(
+            full["detail"],
+            "the project's plan allows at most 3 webhook endpoints"
+        );
+    }
+}
