@@ -165,7 +165,8 @@ pub async fn run() -> ExitCode {
 }
 
 async fn execute(state: &AppState, command: Command) -> Result<Value, String> {
-    let e = |err: mostrador::ApiError| {
+    fn e(err: impl Into<mostrador::ApiError>) -> String {
+        let err = err.into();
         let fields: Vec<String> = err
             .field_errors()
             .iter()
@@ -176,7 +177,7 @@ async fn execute(state: &AppState, command: Command) -> Result<Value, String> {
         } else {
             format!("{} ({}): {}", err.detail(), err.code(), fields.join("; "))
         }
-    };
+    }
     Ok(match command {
         Command::Projects(Projects::Create {
             name,
@@ -197,10 +198,12 @@ async fn execute(state: &AppState, command: Command) -> Result<Value, String> {
         }
         Command::Projects(Projects::List { limit, cursor }) => {
             let after = cursor.as_deref().map(project_id).transpose()?;
-            let (projects, next) = project::list(state, after.as_ref(), limit.clamp(1, 100))
-                .await
-                .map_err(e)?;
-            json!({"data": projects.iter().map(admin::view).collect::<Vec<_>>(), "next_cursor": next})
+            let page = mostrador::paging::PageRequest {
+                limit: limit.clamp(1, 100),
+                cursor: after.map(|id| id.to_string()),
+            };
+            let found = project::list(state, &page).await.map_err(e)?;
+            json!({"data": found.items.iter().map(admin::view).collect::<Vec<_>>(), "next_cursor": found.next_cursor})
         }
         Command::Projects(Projects::Show { project_id: id }) => {
             let id = project_id(&id)?;

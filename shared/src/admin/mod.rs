@@ -380,7 +380,8 @@ pub async fn revoke_key(
     project_id: &ProjectId,
     key_id: &str,
 ) -> Result<(), ApiError> {
-    apikey::end(state, project_id, key_id, None, &rfc3339(state.clock.now())).await
+    apikey::end(state, project_id, key_id, None, &rfc3339(state.clock.now())).await?;
+    Ok(())
 }
 
 pub async fn put_credentials(
@@ -394,7 +395,8 @@ pub async fn put_credentials(
     credentials::put(state, project_id, provider, values).await?;
     // After the secret: a record without a secret would promise sends that then fail.
     let at = rfc3339(state.clock.now());
-    project::record_provider(state, project_id, provider, &at).await
+    project::record_provider(state, project_id, provider, &at).await?;
+    Ok(())
 }
 
 /// Records on the project item the providers whose secrets exist but are not recorded yet

@@ -4,8 +4,9 @@
 
 use super::{view, NewProject, ProjectPatch};
 use crate::error::ApiError;
-use crate::http::{json, page, ApiRequest};
+use crate::http::{json, ApiRequest};
 use crate::ids::ProjectId;
+use crate::paging::PageRequest;
 use crate::tenancy::project;
 use crate::AppState;
 use futures::future::BoxFuture;
@@ -84,11 +85,11 @@ async fn handle(state: &'static AppState, req: ApiRequest) -> Result<Response<Bo
             )
         }
         "GET /admin/projects" => {
-            let (limit, after) = page::params::<crate::ids::Project>(&req)?;
-            let (projects, next) = project::list(state, after.as_ref(), limit).await?;
+            let page = PageRequest::from_request::<crate::ids::Project>(&req)?;
+            let found = project::list(state, &page).await?;
             let page = super::AdminProjectList {
-                data: projects.iter().map(view).collect(),
-                next_cursor: next.map(|id| id.to_string()),
+                data: found.items.iter().map(view).collect(),
+                next_cursor: found.next_cursor,
             };
             json(StatusCode::OK, &page)
         }

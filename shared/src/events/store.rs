@@ -1,9 +1,8 @@
 //! Events (item 10) and their shop-side dedupe markers (item 11).
 
 use crate::db::{self, Item, StorageError};
-use crate::error::ApiError;
 use crate::ids::{DeliveryId, EventId, ProjectId};
-use crate::paging::{self, Query, Window};
+use crate::paging::{self, Page, PageRequest, Query, TimeRange};
 use crate::AppState;
 use serde::{Deserialize, Serialize};
 
@@ -69,28 +68,30 @@ pub fn from_item(
     Ok((e.project_id == *project).then_some(e))
 }
 
-/// A page of the project's events, newest first, of one type or all; expired ones left out.
+/// Which events a listing wants: of one type or all, minted in a time range.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub event_type: Option<String>,
+    pub time: TimeRange,
+}
+
+/// A page of the project's events, newest first; expired ones left out.
 pub async fn list(
     state: &AppState,
     project: &ProjectId,
-    event_type: Option<&str>,
-    window: &Window,
-) -> Result<(Vec<Event>, Option<String>), ApiError> {
-    let range = window.range::<crate::ids::Event>();
-    let query = match event_type {
+    filter: &Filter,
+    page: &PageRequest,
+) -> Result<Page<Event>, StorageError> {
+    let range = filter.time.ids::<crate::ids::Event>();
+    let query = match &filter.event_type {
         Some(t) => Query::newest_first(Some("gsi1"), type_index_pk(project, t), range),
         None => Query::newest_first(None, pk(project), range),
     };
-    let after = window.after(&pk(project));
-    let (items, cursor) = paging::page(state, &query, window.limit, after.as_ref()).await?;
+    let after = page.after(&pk(project));
     let now = state.clock.now().unix_timestamp();
-    let mut found = Vec::new();
-    for item in items {
-        if let Some(e) = from_item(project, item, now)? {
-            found.push(e);
-        }
-    }
-    Ok((found, cursor))
+    paging::page(state, &query, page.limit, after.as_ref())
+        .await?
+        .try_filter_map(|item| from_item(project, item, now))
 }
 
 pub async fn get(

@@ -11,13 +11,14 @@ use time::OffsetDateTime;
 use super::model::{
     Channel, HistoryEntry, Mode, Notification, NotificationList, QueueMessage, Status, TemplateRef,
 };
-use super::store::list::{self, Filter, FAILED_FAMILY};
+use super::store::list::{Filter, FAILED_FAMILY};
 use super::{store, template_store as tpl};
 use crate::contact::{wa_link, Email, Phone};
 use crate::credentials::Provider;
 use crate::error::{ApiError, FieldError};
-use crate::http::{json, page, ApiRequest};
+use crate::http::{json, ApiRequest};
 use crate::ids::NotificationId;
+use crate::paging::{PageRequest, TimeRange};
 use crate::templates::{self, Rendered};
 use crate::tenancy::usage::{self, Metric};
 use crate::tenancy::{flags, Caller, Flag};
@@ -143,7 +144,7 @@ fn validate(body: &CreateRequest) -> Result<Valid, ApiError> {
 
 /// The template version a `POST /v1/notifications` names, read beside the rate-limit update
 /// (reads only); `None` when the body does not name one (the handler then answers the 4xx).
-pub(super) type Prefetched = Result<Option<tpl::Version>, ApiError>;
+pub(super) type Prefetched = Result<Option<tpl::Version>, crate::db::StorageError>;
 
 pub(super) fn template_for(
     state: &'static AppState,
@@ -337,22 +338,20 @@ pub(super) async fn list(
     caller: &Caller,
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let filter = list_filter(req)?;
-    let (items, next) = list::page(state, &caller.project.id, &filter).await?;
+    let (filter, page) = list_filter(req)?;
+    let found = store::list(state, &caller.project.id, &filter, &page).await?;
     let page = NotificationList {
-        data: items.iter().map(Notification::view).collect(),
-        next_cursor: next,
+        data: found.items.iter().map(Notification::view).collect(),
+        next_cursor: found.next_cursor,
     };
     json(StatusCode::OK, &page)
 }
 
 /// `GET /v1/notifications`'s query parameters.
-fn list_filter(req: &ApiRequest) -> Result<Filter, ApiError> {
+fn list_filter(req: &ApiRequest) -> Result<(Filter, PageRequest), ApiError> {
     let mut errors = Vec::new();
-    let mut filter = Filter {
-        limit: page::DEFAULT_LIMIT,
-        ..Filter::default()
-    };
+    let mut filter = Filter::default();
+    let (mut from, mut to) = (None, None);
     if let Some(s) = req.query("status")? {
         filter.status = status_filter(s);
         if filter.status.is_none() {
@@ -368,7 +367,7 @@ fn list_filter(req: &ApiRequest) -> Result<Filter, ApiError> {
     if let Some(t) = req.query("template")? {
         filter.template = Some(t.to_owned());
     }
-    for (name, slot) in [("from", &mut filter.from), ("to", &mut filter.to)] {
+    for (name, slot) in [("from", &mut from), ("to", &mut to)] {
         if let Some(raw) = req.query(name)? {
             match OffsetDateTime::parse(raw, &Rfc3339) {
                 Ok(at) => *slot = Some(at),
@@ -377,15 +376,15 @@ fn list_filter(req: &ApiRequest) -> Result<Filter, ApiError> {
         }
     }
     // DynamoDB refuses a BETWEEN whose bounds are reversed (found by schemathesis).
-    if let (Some(from), Some(to)) = (filter.from, filter.to) {
+    if let (Some(from), Some(to)) = (from, to) {
         if from > to {
             errors.push(FieldError::new("to", "invalid", "must not be before from"));
         }
     }
-    filter.limit = page::limit(req, &mut errors)?;
-    filter.cursor = page::cursor(req, &mut errors)?;
+    filter.time = TimeRange::between(from, to);
+    let page = PageRequest::read::<crate::ids::Notification>(req, &mut errors)?;
     if errors.is_empty() {
-        Ok(filter)
+        Ok((filter, page))
     } else {
         Err(ApiError::validation(errors))
     }

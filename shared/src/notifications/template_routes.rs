@@ -8,6 +8,7 @@ use serde_json::json;
 use super::template_store::{self as tpl, check_name};
 use crate::error::ApiError;
 use crate::http::{json, page, ApiRequest};
+use crate::paging::PageRequest;
 use crate::templates::{self, TemplateContent};
 use crate::tenancy::Caller;
 use crate::AppState;
@@ -49,10 +50,19 @@ pub(super) async fn list(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let (heads, next) = tpl::list(state, &caller.project.id, req.query("cursor")?, limit).await?;
+    // The cursor is the last template name of the previous page.
+    let cursor = req.query("cursor")?;
+    if let Some(name) = cursor {
+        check_name(name)?;
+    }
+    let page = PageRequest {
+        limit,
+        cursor: cursor.map(str::to_owned),
+    };
+    let found = tpl::list(state, &caller.project.id, &page).await?;
     let page = tpl::TemplateList {
-        data: heads.iter().map(tpl::Head::summary).collect(),
-        next_cursor: next,
+        data: found.items.iter().map(tpl::Head::summary).collect(),
+        next_cursor: found.next_cursor,
     };
     json(StatusCode::OK, &page)
 }

@@ -10,10 +10,10 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::model::Channel;
-use crate::db::{self, storage_error};
+use crate::db::{self, storage_error, StorageError};
 use crate::error::{ApiError, FieldError};
 use crate::ids::ProjectId;
-use crate::paging::{self, After, Query};
+use crate::paging::{self, Page, PageRequest, Query};
 use crate::templates::{self, TemplateContent};
 use crate::AppState;
 
@@ -21,16 +21,46 @@ use crate::AppState;
 static NAME: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$").ok());
 
-/// Checks a template name from the path.
-pub fn check_name(name: &str) -> Result<(), ApiError> {
+/// What a template store answer can be besides the template.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// 422 on `name`: not a template name (names are sort keys).
+    #[error("not a template name")]
+    InvalidName,
+    /// 422 with the content's field errors.
+    #[error("the template content is invalid")]
+    InvalidContent(Vec<FieldError>),
+    /// 409 `template_version_conflict`: concurrent saves kept winning.
+    #[error("the template kept changing while it was saved")]
+    VersionConflict,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<TemplateError> for ApiError {
+    fn from(err: TemplateError) -> Self {
+        match err {
+            TemplateError::InvalidName => ApiError::validation(vec![FieldError::new(
+                "name",
+                "invalid_format",
+                "must be 1-64 lower-case letters, digits, '-' or '_', starting and ending with a letter or digit",
+            )]),
+            TemplateError::InvalidContent(fields) => ApiError::validation(fields),
+            TemplateError::VersionConflict => ApiError::conflict(
+                "template_version_conflict",
+                "the template is being saved concurrently; retry",
+            ),
+            TemplateError::Storage(e) => e.into(),
+        }
+    }
+}
+
+/// Checks a template name (from a path, a body or a cursor).
+pub fn check_name(name: &str) -> Result<(), TemplateError> {
     if NAME.as_ref().is_some_and(|re| re.is_match(name)) {
         Ok(())
     } else {
-        Err(ApiError::validation(vec![FieldError::new(
-            "name",
-            "invalid_format",
-            "must be 1-64 lower-case letters, digits, '-' or '_', starting and ending with a letter or digit",
-        )]))
+        Err(TemplateError::InvalidName)
     }
 }
 
@@ -69,8 +99,9 @@ pub struct Version {
 }
 
 impl Version {
-    pub fn content(&self) -> Result<TemplateContent, ApiError> {
-        serde_json::from_str(&self.content_json).map_err(ApiError::internal)
+    /// The stored content (an item that does not parse is a storage failure).
+    pub fn content(&self) -> Result<TemplateContent, StorageError> {
+        serde_json::from_str(&self.content_json).map_err(StorageError::other)
     }
 
     /// The version as the API shows it; `latest_version` only on GET.
@@ -157,10 +188,10 @@ pub async fn save(
     project: &ProjectId,
     name: &str,
     content: &TemplateContent,
-) -> Result<Version, ApiError> {
+) -> Result<Version, TemplateError> {
     check_name(name)?;
-    let variables = templates::validate(content).map_err(ApiError::validation)?;
-    let content_json = serde_json::to_string(content).map_err(ApiError::internal)?;
+    let variables = templates::validate(content).map_err(TemplateError::InvalidContent)?;
+    let content_json = serde_json::to_string(content).map_err(StorageError::other)?;
     let now = crate::clock::rfc3339(state.clock.now());
     for _ in 0..3 {
         let head = get_head(state, project, name).await?;
@@ -207,9 +238,7 @@ pub async fn save(
             .set_item(Some(version_item))
             .condition_expression("attribute_not_exists(pk)");
         let (Ok(head_put), Ok(version_put)) = (head_put.build(), version_put.build()) else {
-            return Err(ApiError::internal(std::io::Error::other(
-                "cannot build template transaction",
-            )));
+            return Err(StorageError::other("cannot build template transaction").into());
         };
         let result = state
             .dynamodb
@@ -225,17 +254,14 @@ pub async fn save(
             Err(e) => return Err(storage_error(e).into()),
         }
     }
-    Err(ApiError::conflict(
-        "template_version_conflict",
-        "the template is being saved concurrently; retry",
-    ))
+    Err(TemplateError::VersionConflict)
 }
 
 pub async fn get_head(
     state: &AppState,
     project: &ProjectId,
     name: &str,
-) -> Result<Option<Head>, ApiError> {
+) -> Result<Option<Head>, StorageError> {
     let item = db::get_item(state, head_pk(project), name).await?;
     let head: Option<Head> = item.map(db::from_item).transpose()?;
     Ok(head.filter(|h| h.project_id == *project))
@@ -247,7 +273,7 @@ pub async fn get_version(
     project: &ProjectId,
     name: &str,
     version: Option<u32>,
-) -> Result<Option<Version>, ApiError> {
+) -> Result<Option<Version>, StorageError> {
     if check_name(name).is_err() {
         return Ok(None);
     }
@@ -274,7 +300,7 @@ async fn latest_version(
     state: &AppState,
     project: &ProjectId,
     name: &str,
-) -> Result<Option<Version>, ApiError> {
+) -> Result<Option<Version>, StorageError> {
     let out = state
         .dynamodb
         .query()
@@ -293,33 +319,21 @@ async fn latest_version(
     Ok(version.filter(|v| v.project_id == *project))
 }
 
-/// One page of template heads, by name; `after` is the last name of the previous page.
+/// One page of template heads, by name; the cursor is the last name of the previous page
+/// (the routes check it is a name).
 pub async fn list(
     state: &AppState,
     project: &ProjectId,
-    after: Option<&str>,
-    limit: i32,
-) -> Result<(Vec<Head>, Option<String>), ApiError> {
-    let after = match after {
-        Some(name) => {
-            check_name(name)?;
-            Some(After::in_partition(&head_pk(project), name))
-        }
-        None => None,
-    };
+    page: &PageRequest,
+) -> Result<Page<Head>, StorageError> {
+    let after = page.after(&head_pk(project));
     let query = Query::partition(None, head_pk(project));
-    let (items, next) = paging::page(state, &query, limit, after.as_ref()).await?;
-    let heads: Vec<Head> = items
-        .into_iter()
-        .map(db::from_item)
-        .collect::<Result<_, _>>()?;
-    Ok((
-        heads
-            .into_iter()
-            .filter(|h| h.project_id == *project)
-            .collect(),
-        next,
-    ))
+    paging::page(state, &query, page.limit, after.as_ref())
+        .await?
+        .try_filter_map(|item| {
+            let head: Head = db::from_item(item)?;
+            Ok::<_, StorageError>((head.project_id == *project).then_some(head))
+        })
 }
 
 #[cfg(test)]
@@ -343,5 +357,22 @@ mod tests {
         ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn each_answer_is_the_documented_problem() {
+        let problem = |e: TemplateError| ApiError::from(e).problem("req");
+        let name = problem(TemplateError::InvalidName);
+        assert_eq!(name["status"], 422);
+        assert_eq!(name["errors"][0]["field"], "name");
+        assert_eq!(name["errors"][0]["code"], "invalid_format");
+        let field = FieldError::new("html", "required", "is required");
+        assert_eq!(
+            problem(TemplateError::InvalidContent(vec![field.clone()])),
+            ApiError::validation(vec![field]).problem("req")
+        );
+        let conflict = problem(TemplateError::VersionConflict);
+        assert_eq!(conflict["status"], 409);
+        assert_eq!(conflict["code"], "template_version_conflict");
     }
 }

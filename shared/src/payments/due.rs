@@ -29,8 +29,9 @@ pub async fn due(
         range: Range::Below(format!("{before_ms:013}")),
         ..Query::partition(Some("due"), format!("{prefix}#{shard}"))
     };
-    let (items, _) = paging::page(state, &query, limit, None).await?;
-    Ok(items
+    let page = paging::page(state, &query, limit, None).await?;
+    Ok(page
+        .items
         .iter()
         .filter_map(|i| {
             let sk = i.get("duesk")?.as_s().ok()?;

@@ -8,9 +8,9 @@ use super::status::Status;
 use super::{creds, sync};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, FieldError};
-use crate::http::page;
 use crate::http::{json, ApiRequest};
 use crate::ids::{self, RefundId};
+use crate::paging::PageRequest;
 use crate::tenancy::Caller;
 use crate::AppState;
 use http::StatusCode;
@@ -146,8 +146,10 @@ async fn replayed(
     payment: &Payment,
     amount: Option<u64>,
 ) -> Result<Refund, ApiError> {
-    let (recent, _) = refund_store::list(state, &caller.project.id, &payment.id, 100, None).await?;
+    let recent = PageRequest::first(100);
+    let recent = refund_store::list(state, &caller.project.id, &payment.id, &recent).await?;
     recent
+        .items
         .into_iter()
         .find(|r| amount.is_none_or(|a| r.amount_minor == a))
         .ok_or_else(|| {
@@ -165,12 +167,11 @@ pub(super) async fn list(
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
     let p = load(state, caller, req).await?;
-    let (limit, after) = page::params::<ids::Refund>(req)?;
-    let (refunds, next) =
-        refund_store::list(state, &caller.project.id, &p.id, limit, after.as_ref()).await?;
+    let page = PageRequest::from_request::<ids::Refund>(req)?;
+    let found = refund_store::list(state, &caller.project.id, &p.id, &page).await?;
     let page = refund_store::RefundList {
-        data: refunds.iter().map(Refund::view).collect(),
-        next_cursor: next.map(|id| id.to_string()),
+        data: found.items.iter().map(Refund::view).collect(),
+        next_cursor: found.next_cursor,
     };
     json(StatusCode::OK, &page)
 }

@@ -15,7 +15,7 @@ use crate::clock::rfc3339;
 use crate::db::{self, storage_error, Item, StorageError};
 use crate::error::ApiError;
 use crate::ids::{PaymentId, ProjectId, RefundId};
-use crate::paging::{self, After, Query, Range};
+use crate::paging::{self, Page, PageRequest, Query, Range};
 use crate::AppState;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -215,24 +215,18 @@ fn refunds_of(project: &ProjectId, payment: &PaymentId) -> Query {
     Query::newest_first(None, history_pk(project, payment), range)
 }
 
-/// A page of a payment's refunds, newest first; `after` is the last refund id of the previous
-/// page.
+/// A page of a payment's refunds, newest first (the payment is the filter).
 pub async fn list(
     state: &AppState,
     project: &ProjectId,
     payment: &PaymentId,
-    limit: i32,
-    after: Option<&RefundId>,
-) -> Result<(Vec<Refund>, Option<RefundId>), StorageError> {
-    let pk = history_pk(project, payment);
-    let after = after.map(|id| After::in_partition(&pk, &id.to_string()));
+    page: &PageRequest,
+) -> Result<Page<Refund>, StorageError> {
+    let after = page.after(&history_pk(project, payment));
     let query = refunds_of(project, payment);
-    let (items, next) = paging::page(state, &query, limit, after.as_ref()).await?;
-    let mut refunds = Vec::new();
-    for item in items {
-        refunds.extend(parse(item, project, payment)?);
-    }
-    Ok((refunds, next.and_then(|id| id.parse().ok())))
+    paging::page(state, &query, page.limit, after.as_ref())
+        .await?
+        .try_filter_map(|item| parse(item, project, payment))
 }
 
 /// Every refund of a payment (the sync compares them with the provider's list).

@@ -7,8 +7,8 @@ use super::status::{Attempts, Status};
 use super::{creds, intake, refund_routes, store, sync};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, FieldError};
-use crate::http::page;
 use crate::http::{json, ApiRequest};
+use crate::paging::PageRequest;
 use crate::tenancy::guard::protected;
 use crate::tenancy::usage::{self, Metric};
 use crate::tenancy::{flags, idempotency, Caller, Flag};
@@ -220,17 +220,15 @@ async fn list(
             }
         },
     };
-    let limit = page::limit(req, &mut errors)?;
-    let after = page::cursor::<crate::ids::Payment>(req, &mut errors)?;
+    let page = PageRequest::read::<crate::ids::Payment>(req, &mut errors)?;
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
     let filter = store::Filter { order_id, status };
-    let (payments, next) =
-        store::list(state, &caller.project.id, filter, limit, after.as_ref()).await?;
+    let found = store::list(state, &caller.project.id, &filter, &page).await?;
     let page = super::model::PaymentList {
-        data: payments.iter().map(Payment::view).collect(),
-        next_cursor: next.map(|id| id.to_string()),
+        data: found.items.iter().map(Payment::view).collect(),
+        next_cursor: found.next_cursor,
     };
     json(StatusCode::OK, &page)
 }

@@ -5,9 +5,8 @@ use super::model::Payment;
 use super::schedule;
 use super::status::Status;
 use crate::db::{self, storage_error, Item, StorageError};
-use crate::error::ApiError;
 use crate::ids::{PaymentId, ProjectId};
-use crate::paging::{self, After, Query, Range};
+use crate::paging::{self, Page, PageRequest, Query, Range};
 use crate::AppState;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
@@ -147,14 +146,13 @@ pub struct Filter<'a> {
     pub status: Option<Status>,
 }
 
-/// Newest first; `after` is the last payment id of the previous page.
+/// A page of the project's payments, newest first.
 pub async fn list(
     state: &AppState,
     project: &ProjectId,
-    filter: Filter<'_>,
-    limit: i32,
-    after: Option<&PaymentId>,
-) -> Result<(Vec<Payment>, Option<PaymentId>), ApiError> {
+    filter: &Filter<'_>,
+    page: &PageRequest,
+) -> Result<Page<Payment>, StorageError> {
     let (index, partition, status) = match (filter.order_id, filter.status) {
         (Some(o), s) => (Some("gsi1"), format!("P#{project}#PAY#O#{o}"), s),
         (None, Some(s)) => (
@@ -166,16 +164,13 @@ pub async fn list(
     };
     let query = Query::newest_first(index, partition, Range::All)
         .only("status", status.map(Status::as_str));
-    let after = after.map(|id| After::in_partition(&pay_pk(project), &id.to_string()));
-    let (items, next) = paging::page(state, &query, limit, after.as_ref()).await?;
-    let mut payments = Vec::new();
-    for item in items {
-        let p: Payment = db::from_item(item)?;
-        if p.project_id == *project {
-            payments.push(p);
-        }
-    }
-    Ok((payments, next.and_then(|id| id.parse().ok())))
+    let after = page.after(&pay_pk(project));
+    paging::page(state, &query, page.limit, after.as_ref())
+        .await?
+        .try_filter_map(|item| {
+            let p: Payment = db::from_item(item)?;
+            Ok::<_, StorageError>((p.project_id == *project).then_some(p))
+        })
 }
 
 /// The status history, oldest first.

@@ -131,19 +131,45 @@ pub fn parse(raw: &str) -> Result<ParsedKey, KeyFormatError> {
     })
 }
 
-fn argon2() -> Result<Argon2<'static>, ApiError> {
-    let params = Params::new(19 * 1024, 2, 1, None)
-        .map_err(|e| ApiError::internal(std::io::Error::other(e.to_string())))?;
+/// What an API key store answer can be besides the key.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// 404 `API key`: no such key in the project.
+    #[error("no such API key in the project")]
+    NotFound,
+    /// Hashing failed (argon2's errors are plain values; their text is all they hold).
+    #[error("argon2: {0}")]
+    Hash(String),
+    /// The blocking hashing task did not finish.
+    #[error("the hashing task failed")]
+    HashTask(#[source] tokio::task::JoinError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// 404 for a missing key; everything else is ours (an opaque 500 or the storage answer).
+impl From<KeyError> for ApiError {
+    fn from(err: KeyError) -> Self {
+        match err {
+            KeyError::NotFound => ApiError::not_found("API key"),
+            KeyError::Storage(e) => e.into(),
+            e @ (KeyError::Hash(_) | KeyError::HashTask(_)) => ApiError::internal(e),
+        }
+    }
+}
+
+fn argon2() -> Result<Argon2<'static>, KeyError> {
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| KeyError::Hash(e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
 /// The argon2id PHC string of `key` (blocking: call from `spawn_blocking`).
-pub fn hash_blocking(key: &PlainKey) -> Result<String, ApiError> {
+pub fn hash_blocking(key: &PlainKey) -> Result<String, KeyError> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     argon2()?
         .hash_password(key.0.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| ApiError::internal(std::io::Error::other(e.to_string())))
+        .map_err(|e| KeyError::Hash(e.to_string()))
 }
 
 /// Whether `key` matches `phc` (blocking).
@@ -156,11 +182,11 @@ pub fn verify_blocking(key: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
-pub async fn hash(key: &PlainKey) -> Result<String, ApiError> {
+pub async fn hash(key: &PlainKey) -> Result<String, KeyError> {
     let key = key.clone();
     tokio::task::spawn_blocking(move || hash_blocking(&key))
         .await
-        .map_err(ApiError::internal)?
+        .map_err(KeyError::HashTask)?
 }
 
 pub async fn verify(key: &PlainKey, phc: &str) -> bool {
@@ -257,7 +283,7 @@ pub fn key_pk(key_id: &str) -> String {
     format!("K#{key_id}")
 }
 
-pub fn item(record: &KeyRecord) -> Result<Item, ApiError> {
+pub fn item(record: &KeyRecord) -> Result<Item, StorageError> {
     let mut item = db::to_item(record)?;
     item.insert("pk".into(), db::s(key_pk(&record.key_id)));
     item.insert("sk".into(), db::s("KEY"));
@@ -272,7 +298,7 @@ pub fn item(record: &KeyRecord) -> Result<Item, ApiError> {
     Ok(item)
 }
 
-pub async fn put(state: &AppState, record: &KeyRecord) -> Result<(), ApiError> {
+pub async fn put(state: &AppState, record: &KeyRecord) -> Result<(), StorageError> {
     state
         .dynamodb
         .put_item()
@@ -311,7 +337,7 @@ pub async fn end(
     key_id: &str,
     valid_until: Option<i64>,
     now: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), KeyError> {
     let mut req = state
         .dynamodb
         .update_item()
@@ -332,7 +358,7 @@ pub async fn end(
     };
     match req.send().await {
         Ok(_) => Ok(()),
-        Err(e) if db::is_conditional_failure(&e) => Err(ApiError::not_found("API key")),
+        Err(e) if db::is_conditional_failure(&e) => Err(KeyError::NotFound),
         Err(e) => Err(storage_error(e).into()),
     }
 }
@@ -361,6 +387,18 @@ pub async fn touch(state: &AppState, key_id: &str, now_s: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_key_is_404_and_hashing_failures_are_opaque() {
+        let missing = ApiError::from(KeyError::NotFound);
+        assert_eq!(
+            missing.problem("req"),
+            ApiError::not_found("API key").problem("req")
+        );
+        let hashing = ApiError::from(KeyError::Hash("bad params".into()));
+        assert_eq!(hashing.code(), "internal_error");
+        assert!(hashing.source_error().is_some());
+    }
 
     #[test]
     fn generated_keys_parse_and_keep_their_id() {

@@ -6,7 +6,7 @@ use crate::credentials::Provider;
 use crate::db::{self, storage_error, Item, StorageError};
 use crate::error::ApiError;
 use crate::ids::ProjectId;
-use crate::paging::{self, After, Query};
+use crate::paging::{self, After, Page, PageRequest, Query};
 use crate::AppState;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
@@ -70,7 +70,33 @@ pub fn pk(id: &ProjectId) -> String {
     format!("P#{id}")
 }
 
-fn item(project: &Project) -> Result<Item, ApiError> {
+/// What a project store answer can be besides the project.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// 404 `project`.
+    #[error("no such project")]
+    NotFound,
+    /// 409 `concurrent_update`: the project changed since it was read.
+    #[error("the project changed while it was updated")]
+    ConcurrentUpdate,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<ProjectError> for ApiError {
+    fn from(err: ProjectError) -> Self {
+        match err {
+            ProjectError::NotFound => ApiError::not_found("project"),
+            ProjectError::ConcurrentUpdate => ApiError::conflict(
+                "concurrent_update",
+                "the project changed while this update was applied; retry",
+            ),
+            ProjectError::Storage(e) => e.into(),
+        }
+    }
+}
+
+fn item(project: &Project) -> Result<Item, StorageError> {
     let mut item = db::to_item(project)?;
     item.insert("pk".into(), db::s(pk(&project.id)));
     item.insert("sk".into(), db::s("PROJECT"));
@@ -79,7 +105,7 @@ fn item(project: &Project) -> Result<Item, ApiError> {
     Ok(item)
 }
 
-pub async fn create(state: &AppState, project: &Project) -> Result<(), ApiError> {
+pub async fn create(state: &AppState, project: &Project) -> Result<(), StorageError> {
     state
         .dynamodb
         .put_item()
@@ -98,10 +124,8 @@ pub async fn get(state: &AppState, id: &ProjectId) -> Result<Option<Project>, St
     item.map(db::from_item).transpose()
 }
 
-pub async fn require(state: &AppState, id: &ProjectId) -> Result<Project, ApiError> {
-    get(state, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("project"))
+pub async fn require(state: &AppState, id: &ProjectId) -> Result<Project, ProjectError> {
+    get(state, id).await?.ok_or(ProjectError::NotFound)
 }
 
 /// Replaces a project if nobody changed it since `previous_updated_at` (optimistic locking).
@@ -109,7 +133,7 @@ pub async fn replace(
     state: &AppState,
     project: &Project,
     previous_updated_at: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), ProjectError> {
     let result = state
         .dynamodb
         .put_item()
@@ -121,10 +145,7 @@ pub async fn replace(
         .await;
     match result {
         Ok(_) => Ok(()),
-        Err(e) if db::is_conditional_failure(&e) => Err(ApiError::conflict(
-            "concurrent_update",
-            "the project changed while this update was applied; retry",
-        )),
+        Err(e) if db::is_conditional_failure(&e) => Err(ProjectError::ConcurrentUpdate),
         Err(e) => Err(storage_error(e).into()),
     }
 }
@@ -138,7 +159,7 @@ pub async fn record_provider(
     id: &ProjectId,
     provider: Provider,
     at: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), ProjectError> {
     let shapes = [
         (
             "SET #prov.#name = :at, updated_at = :at",
@@ -175,26 +196,40 @@ pub async fn record_provider(
         }
     }
     // Both shapes failed twice: the project itself is gone.
-    Err(ApiError::not_found("project"))
+    Err(ProjectError::NotFound)
 }
 
 /// All projects, in id (= creation) order, one page at a time (the `PROJECTS` partition of
-/// `gsi1`, whose sort key is the project id; each project is its own table partition).
-pub async fn list(
-    state: &AppState,
-    after: Option<&ProjectId>,
-    limit: i32,
-) -> Result<(Vec<Project>, Option<ProjectId>), ApiError> {
-    let after = after.map(|id| After {
-        sk: id.to_string(),
-        table_pk: pk(id),
+/// `gsi1`, whose sort key is the project id; each project is its own table partition, so the
+/// cursor's table key is rebuilt here).
+pub async fn list(state: &AppState, page: &PageRequest) -> Result<Page<Project>, StorageError> {
+    let after = page.cursor.as_deref().map(|sk| After {
+        sk: sk.to_owned(),
+        // The cursor is a project id, so this is `pk(id)`.
+        table_pk: format!("P#{sk}"),
         table_sk: "PROJECT".to_owned(),
     });
     let query = Query::partition(Some("gsi1"), "PROJECTS".to_owned());
-    let (items, next) = paging::page(state, &query, limit, after.as_ref()).await?;
-    let projects: Vec<Project> = items
-        .into_iter()
-        .map(db::from_item)
-        .collect::<Result<_, _>>()?;
-    Ok((projects, next.and_then(|id| id.parse().ok())))
+    paging::page(state, &query, page.limit, after.as_ref())
+        .await?
+        .try_filter_map(|item| db::from_item(item).map(Some))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_answer_is_the_documented_problem() {
+        let missing = ApiError::from(ProjectError::NotFound);
+        assert_eq!(
+            missing.problem("req"),
+            ApiError::not_found("project").problem("req")
+        );
+        let raced = ApiError::from(ProjectError::ConcurrentUpdate).problem("req");
+        assert_eq!(raced["status"], 409);
+        assert_eq!(raced["code"], "concurrent_update");
+        let broken = ApiError::from(ProjectError::Storage(StorageError::other("bad item")));
+        assert_eq!(broken.code(), "internal_error");
+    }
 }

@@ -7,7 +7,7 @@ use super::{queue, schedule};
 use crate::error::{ApiError, FieldError};
 use crate::http::{json, ApiRequest};
 use crate::ids::{DeliveryId, EndpointId, EventId};
-use crate::paging::Window;
+use crate::paging::{PageRequest, TimeRange};
 use crate::tenancy::Caller;
 use crate::AppState;
 use http::StatusCode;
@@ -29,7 +29,8 @@ pub async fn list(
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
     let p = caller.project.id;
-    let window = Window::from_request::<crate::ids::Delivery>(req)?;
+    let page = PageRequest::from_request::<crate::ids::Delivery>(req)?;
+    let time = TimeRange::from_request(req)?;
     let endpoint = req
         .query("endpoint_id")?
         .map(|s| {
@@ -52,8 +53,7 @@ pub async fn list(
     let keep = |d: &Delivery| {
         endpoint.is_none_or(|e| d.endpoint_id == e)
             && status.as_deref().is_none_or(|s| d.status == s)
-            && d.id.timestamp_ms() >= window.since_ms
-            && d.id.timestamp_ms() <= window.until_ms
+            && time.contains(d.id.timestamp_ms())
     };
     if let Some(event) = event {
         // An event names its deliveries (at most one per endpoint): no listing needed.
@@ -74,15 +74,17 @@ pub async fn list(
     let filter = delivery_store::Filter {
         endpoint: endpoint.as_ref(),
         status: status.as_deref(),
+        time,
     };
-    let (mut found, cursor) = delivery_store::list(state, &p, filter, &window).await?;
-    found.retain(|d| keep(d));
+    let found = delivery_store::list(state, &p, &filter, &page).await?;
     let page = delivery_store::DeliveryList {
         data: found
+            .items
             .iter()
+            .filter(|d| keep(d))
             .map(|d| delivery_store::view(d, None))
             .collect(),
-        next_cursor: cursor,
+        next_cursor: found.next_cursor,
     };
     json(StatusCode::OK, &page)
 }

@@ -6,9 +6,8 @@
 //! message about it is lost.
 
 use crate::db::{self, storage_error, Item, StorageError};
-use crate::error::ApiError;
 use crate::ids::{DeliveryId, EndpointId, EventId, ProjectId};
-use crate::paging::{self, Query, Window};
+use crate::paging::{self, Page, PageRequest, Query, TimeRange};
 use crate::AppState;
 use serde::{Deserialize, Serialize};
 
@@ -143,22 +142,23 @@ pub fn from_item(
     Ok((d.project_id == *project).then_some(d))
 }
 
-/// Which deliveries a listing wants: one endpoint's, one status, both or neither.
+/// Which deliveries a listing wants: one endpoint's, one status, both or neither, minted in a
+/// time range.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Filter<'a> {
     pub endpoint: Option<&'a EndpointId>,
     pub status: Option<&'a str>,
+    pub time: TimeRange,
 }
 
-/// A page of the project's deliveries, newest first; expired ones left out. An endpoint's go
-/// through its index (status filtered there), a status alone through the status index.
+/// A page of the project's deliveries, newest first; expired ones left out.
 pub async fn list(
     state: &AppState,
     project: &ProjectId,
-    filter: Filter<'_>,
-    window: &Window,
-) -> Result<(Vec<Delivery>, Option<String>), ApiError> {
-    let range = window.range::<crate::ids::Delivery>();
+    filter: &Filter<'_>,
+    page: &PageRequest,
+) -> Result<Page<Delivery>, StorageError> {
+    let range = filter.time.ids::<crate::ids::Delivery>();
     // An endpoint's deliveries through its index (status filtered there), a status alone
     // through the status index.
     let (index, partition, status) = match (filter.endpoint, filter.status) {
@@ -167,16 +167,11 @@ pub async fn list(
         (None, None) => (None, pk(project), None),
     };
     let query = Query::newest_first(index, partition, range).only("status", status);
-    let after = window.after(&pk(project));
-    let (items, cursor) = paging::page(state, &query, window.limit, after.as_ref()).await?;
+    let after = page.after(&pk(project));
     let now = state.clock.now().unix_timestamp();
-    let mut found = Vec::new();
-    for item in items {
-        if let Some(d) = from_item(project, item, now)? {
-            found.push(d);
-        }
-    }
-    Ok((found, cursor))
+    paging::page(state, &query, page.limit, after.as_ref())
+        .await?
+        .try_filter_map(|item| from_item(project, item, now))
 }
 
 pub async fn get(

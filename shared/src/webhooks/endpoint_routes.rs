@@ -10,7 +10,7 @@ use super::{queue, send, ssrf};
 use crate::error::{ApiError, FieldError};
 use crate::http::{json, no_content, ApiRequest};
 use crate::ids::EndpointId;
-use crate::paging::Window;
+use crate::paging::{PageRequest, TimeRange, MAX_LIMIT};
 use crate::tenancy::Caller;
 use crate::AppState;
 use http::StatusCode;
@@ -334,20 +334,16 @@ pub async fn recover(
             .map_err(|_| invalid("since", "must be an RFC 3339 timestamp"))?;
     let now = state.clock.now();
     let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-    let mut window = Window {
-        since_ms: u64::try_from(since.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
-        until_ms: u64::try_from(now_ms).unwrap_or(0),
-        limit: crate::paging::MAX_LIMIT,
-        cursor: None,
+    let failed = delivery_store::Filter {
+        endpoint: Some(&e.id),
+        status: Some(FAILED),
+        time: TimeRange::between(Some(since), Some(now)),
     };
+    let mut page = PageRequest::first(MAX_LIMIT);
     let mut recovered = Vec::new();
     loop {
-        let failed = delivery_store::Filter {
-            endpoint: Some(&e.id),
-            status: Some(FAILED),
-        };
-        let (found, cursor) = delivery_store::list(state, &p, failed, &window).await?;
-        for d in found {
+        let found = delivery_store::list(state, &p, &failed, &page).await?;
+        for d in found.items {
             let mut next = d.clone();
             next.status = PENDING.into();
             next.round = 0;
@@ -359,8 +355,8 @@ pub async fn recover(
                 recovered.push((p, d.id, 0));
             }
         }
-        match cursor {
-            Some(c) => window.cursor = Some(c),
+        match found.next_cursor {
+            Some(c) => page.cursor = Some(c),
             None => break,
         }
     }

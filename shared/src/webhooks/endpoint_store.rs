@@ -182,27 +182,48 @@ pub async fn get(
     }
 }
 
+/// What an endpoint store answer can be besides the endpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    /// 404 `webhook endpoint`.
+    #[error("no such webhook endpoint")]
+    NotFound,
+    /// 409 `endpoint_limit_reached` with the plan's `limit`.
+    #[error("the project's plan allows at most {max} webhook endpoints")]
+    LimitReached { max: u32 },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<EndpointError> for ApiError {
+    fn from(err: EndpointError) -> Self {
+        match err {
+            EndpointError::NotFound => ApiError::not_found("webhook endpoint"),
+            EndpointError::LimitReached { max } => ApiError::conflict(
+                "endpoint_limit_reached",
+                format!("the project's plan allows at most {max} webhook endpoints"),
+            )
+            .with_member("limit", max),
+            EndpointError::Storage(e) => e.into(),
+        }
+    }
+}
+
 pub async fn require(
     state: &AppState,
     project: &ProjectId,
     id: &EndpointId,
-) -> Result<Endpoint, ApiError> {
+) -> Result<Endpoint, EndpointError> {
     get(state, project, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("webhook endpoint"))
+        .ok_or(EndpointError::NotFound)
 }
 
 /// Creates `e` unless the project already has `max` endpoints. The count is re-checked after
 /// the write so two concurrent creations cannot both exceed the limit.
-pub async fn create(state: &AppState, e: &Endpoint, max: u32) -> Result<(), ApiError> {
+pub async fn create(state: &AppState, e: &Endpoint, max: u32) -> Result<(), EndpointError> {
     let existing = list(state, &e.project_id).await?;
-    let limit_error = || {
-        ApiError::conflict(
-            "endpoint_limit_reached",
-            format!("the project's plan allows at most {max} webhook endpoints"),
-        )
-        .with_member("limit", max)
-    };
+    let limit_error = || EndpointError::LimitReached { max };
     if existing.len() >= max as usize {
         return Err(limit_error());
     }
@@ -232,7 +253,7 @@ pub async fn delete(
     state: &AppState,
     project: &ProjectId,
     id: &EndpointId,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StorageError> {
     let result = state
         .dynamodb
         .delete_item()
@@ -245,7 +266,7 @@ pub async fn delete(
     match result {
         Ok(_) => Ok(true),
         Err(err) if db::is_conditional_failure(&err) => Ok(false),
-        Err(err) => Err(storage_error(err).into()),
+        Err(err) => Err(storage_error(err)),
     }
 }
 
@@ -304,5 +325,27 @@ pub async fn disable(
         Ok(_) => Ok(true),
         Err(err) if db::is_conditional_failure(&err) => Ok(false),
         Err(err) => Err(storage_error(err)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_answer_is_the_documented_problem() {
+        let missing = ApiError::from(EndpointError::NotFound);
+        assert_eq!(
+            missing.problem("req"),
+            ApiError::not_found("webhook endpoint").problem("req")
+        );
+        let full = ApiError::from(EndpointError::LimitReached { max: 3 }).problem("req");
+        assert_eq!(full["status"], 409);
+        assert_eq!(full["code"], "endpoint_limit_reached");
+        assert_eq!(full["limit"], 3);
+        assert_eq!(
+            full["detail"],
+            "the project's plan allows at most 3 webhook endpoints"
+        );
     }
 }

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::events::store::{self, Event};
 use crate::http::{json, ApiRequest};
 use crate::ids::EventId;
-use crate::paging::Window;
+use crate::paging::{PageRequest, TimeRange};
 use crate::tenancy::{idempotency, Caller};
 use crate::AppState;
 use http::StatusCode;
@@ -116,7 +116,8 @@ pub async fn list(
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
     let p = &caller.project.id;
-    let window = Window::from_request::<crate::ids::Event>(req)?;
+    let page = PageRequest::from_request::<crate::ids::Event>(req)?;
+    let time = TimeRange::from_request(req)?;
     let event_type = match req.query("type")? {
         Some(t) => Some(EventType::parse(t).map_err(|e| {
             ApiError::validation(vec![crate::error::FieldError::new(
@@ -127,16 +128,14 @@ pub async fn list(
         })?),
         None => None,
     };
-    let (found, cursor) = store::list(
-        state,
-        p,
-        event_type.as_ref().map(EventType::as_str),
-        &window,
-    )
-    .await?;
+    let filter = store::Filter {
+        event_type: event_type.as_ref().map(|t| t.as_str().to_owned()),
+        time,
+    };
+    let found = store::list(state, p, &filter, &page).await?;
     let page = EventList {
-        data: found.iter().map(|e| view(e, None)).collect(),
-        next_cursor: cursor,
+        data: found.items.iter().map(|e| view(e, None)).collect(),
+        next_cursor: found.next_cursor,
     };
     json(StatusCode::OK, &page)
 }

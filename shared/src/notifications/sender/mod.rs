@@ -305,9 +305,15 @@ async fn render(
         Ok(Some(v)) => v,
         Ok(None) => return Err(Outcome::Permanent("template_not_found".into())),
         Err(e) => {
-            // The reason is stored on the notification (public), so it names only the code.
+            // The reason is stored on the notification (public), so it names only the code the
+            // API gives for the same failure.
             tracing::warn!(error = %e, "template version not read");
-            return Err(Outcome::Transient(format!("storage: {}", e.code())));
+            let code = if e.is_retryable() {
+                "storage_unavailable"
+            } else {
+                "internal_error"
+            };
+            return Err(Outcome::Transient(format!("storage: {code}")));
         }
     };
     let Ok(content) = version.content() else {

@@ -7,12 +7,10 @@
 //! key is rebuilt from the caller's project, so a cursor cannot point into another project's
 //! partition.
 
-use time::OffsetDateTime;
-
-use crate::error::ApiError;
-use crate::ids::{NotificationId, ProjectId};
+use crate::db::StorageError;
+use crate::ids::ProjectId;
 use crate::notifications::model::{Channel, Notification, Status};
-use crate::paging::{self, After, Query, Range};
+use crate::paging::{self, Page, PageRequest, Query, TimeRange};
 use crate::AppState;
 
 /// The statuses `status=failed` stands for: every way a notification ended without reaching
@@ -26,24 +24,22 @@ pub struct Filter {
     pub status: Option<&'static [Status]>,
     pub channel: Option<Channel>,
     pub template: Option<String>,
-    pub from: Option<OffsetDateTime>,
-    pub to: Option<OffsetDateTime>,
-    pub limit: i32,
-    pub cursor: Option<NotificationId>,
+    pub time: TimeRange,
 }
 
 /// One page and the cursor of the next.
-pub async fn page(
+pub async fn list(
     state: &AppState,
     project: &ProjectId,
     filter: &Filter,
-) -> Result<(Vec<Notification>, Option<String>), ApiError> {
+    page: &PageRequest,
+) -> Result<Page<Notification>, StorageError> {
     let statuses: Vec<Option<Status>> = match filter.status {
         None => vec![None],
         Some(list) => list.iter().copied().map(Some).collect(),
     };
     if let [status] = statuses.as_slice() {
-        return query_one(state, project, filter, *status).await;
+        return query_one(state, project, filter, page, *status).await;
     }
     // A family: each member's partition read like a page of its own, then merged newest first.
     // A partition that stopped early (more to read) caps the page at the id it stopped at:
@@ -51,9 +47,9 @@ pub async fn page(
     let mut items = Vec::new();
     let mut frontier: Option<String> = None;
     for status in statuses {
-        let (mut part, next) = query_one(state, project, filter, status).await?;
-        items.append(&mut part);
-        if let Some(next) = next {
+        let mut part = query_one(state, project, filter, page, status).await?;
+        items.append(&mut part.items);
+        if let Some(next) = part.next_cursor {
             frontier = Some(frontier.map_or(next.clone(), |f| f.max(next)));
         }
     }
@@ -63,13 +59,14 @@ pub async fn page(
     if let Some(f) = &frontier {
         items.retain(|n| n.id.to_string() >= *f);
     }
-    let limit = usize::try_from(filter.limit).unwrap_or(0);
-    if items.len() > limit {
+    let limit = usize::try_from(page.limit).unwrap_or(0);
+    let next_cursor = if items.len() > limit {
         items.truncate(limit);
-        let next = items.last().map(|n| n.id.to_string());
-        return Ok((items, next));
-    }
-    Ok((items, frontier))
+        items.last().map(|n| n.id.to_string())
+    } else {
+        frontier
+    };
+    Ok(Page { items, next_cursor })
 }
 
 /// One partition's page: the table, one status (gsi1) or one channel (gsi2).
@@ -77,30 +74,21 @@ async fn query_one(
     state: &AppState,
     project: &ProjectId,
     filter: &Filter,
+    page: &PageRequest,
     status: Option<Status>,
-) -> Result<(Vec<Notification>, Option<String>), ApiError> {
+) -> Result<Page<Notification>, StorageError> {
     let (index, partition, channel) = match (status, filter.channel) {
         // The status index keeps every channel: the channel is a filter there.
         (Some(status), channel) => (Some("gsi1"), super::status_pk(project, status), channel),
         (None, Some(channel)) => (Some("gsi2"), super::channel_pk(project, channel), None),
         (None, None) => (None, super::pk(project), None),
     };
-    let range = Range::ids::<crate::ids::Notification>(
-        filter.from.map(paging::epoch_ms),
-        filter.to.map(paging::epoch_ms),
-    );
+    let range = filter.time.ids::<crate::ids::Notification>();
     let query = Query::newest_first(index, partition, range)
         .only("channel", channel.map(Channel::name))
         .only("template_name", filter.template.as_deref());
-    let after = filter
-        .cursor
-        .map(|id| After::in_partition(&super::pk(project), &id.to_string()));
-    let (items, next) = paging::page(state, &query, filter.limit, after.as_ref()).await?;
-    let mut found = Vec::new();
-    for item in items {
-        if let Some(n) = super::decode(state, project, item)? {
-            found.push(n);
-        }
-    }
-    Ok((found, next))
+    let after = page.after(&super::pk(project));
+    paging::page(state, &query, page.limit, after.as_ref())
+        .await?
+        .try_filter_map(|item| super::decode(state, project, item))
 }

@@ -8,6 +8,8 @@
 
 pub mod list;
 
+pub use list::list;
+
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::model::{HistoryEntry, Notification, Status};

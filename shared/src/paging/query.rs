@@ -1,114 +1,16 @@
-//! Every listing reads one partition (of the table or of an index, never a scan) through one
-//! [`Query`]: a key [`Range`] on its sort key, optional `attribute = value` filters, in one
-//! direction. [`page`] reads one page of it, [`all`] every item. Both are crate-private: stores
-//! build the keys they own and expose typed `list(project, filter, …)` functions, so no public
-//! function takes a raw key, and no route handler writes an expression.
+//! The one partition read behind every listing: a [`Query`] (the table's or an index's
+//! partition, a key [`Range`], `attribute = value` filters, a direction), read as one [`page`]
+//! or as [`all`] of it.
 //!
 //! A page is full or the partition is exhausted: DynamoDB's `Limit` counts items before the
 //! filter, so [`page`] keeps reading (at most [`MAX_READS`] queries) until it has `limit` items.
-//! The cursor is the sort key of the last item read (an id, or a template name); the next page
-//! starts strictly after it. A cursor never carries a partition key: the store rebuilds the
-//! start key from the caller's project ([`After`]), so it cannot point into another project.
-//!
-//! Ids are ULIDs, so a time range is a `BETWEEN` on the id sort key ([`Range::ids`]); [`Window`]
-//! is the common `since`/`until`/`limit`/`cursor` request of such listings.
 
+use super::{After, Page, Range};
 use crate::db::{self, storage_error, Item, StorageError};
-use crate::error::{ApiError, FieldError};
-use crate::http::{page, ApiRequest};
-use crate::ids::IdKind;
 use crate::AppState;
 
-pub use crate::http::page::MAX_LIMIT;
 /// Queries one page may take when filters drop most of what DynamoDB reads.
 const MAX_READS: usize = 20;
-/// The largest millisecond time a ULID holds.
-const MAX_MS: u64 = (1u64 << 48) - 1;
-
-/// The common query parameters: `since`, `until` (RFC 3339), `limit`, `cursor`.
-#[derive(Debug, Clone)]
-pub struct Window {
-    pub since_ms: u64,
-    pub until_ms: u64,
-    pub limit: i32,
-    pub cursor: Option<String>,
-}
-
-fn time_param(req: &ApiRequest, name: &str) -> Result<Option<u64>, ApiError> {
-    let Some(raw) = req.query(name)? else {
-        return Ok(None);
-    };
-    let at = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| {
-            ApiError::validation(vec![FieldError::new(
-                name,
-                "invalid",
-                "must be an RFC 3339 timestamp",
-            )])
-        })?;
-    Ok(Some(epoch_ms(at)))
-}
-
-/// Milliseconds since the epoch (0 before it).
-pub(crate) fn epoch_ms(at: time::OffsetDateTime) -> u64 {
-    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
-}
-
-impl Window {
-    pub fn from_request<K: IdKind>(req: &ApiRequest) -> Result<Self, ApiError> {
-        let (limit, cursor) = page::params::<K>(req)?;
-        let cursor = cursor.map(|id| id.to_string());
-        let since_ms = time_param(req, "since")?.unwrap_or(0);
-        let until_ms = time_param(req, "until")?.unwrap_or(MAX_MS);
-        // A reversed range is the client's mistake (DynamoDB would refuse the key condition).
-        if since_ms > until_ms {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "until",
-                "invalid_range",
-                "must not be before since",
-            )]));
-        }
-        Ok(Self {
-            since_ms,
-            until_ms,
-            limit,
-            cursor,
-        })
-    }
-
-    /// The ids of kind `K` this window covers.
-    pub(crate) fn range<K: IdKind>(&self) -> Range {
-        Range::ids::<K>(Some(self.since_ms), Some(self.until_ms))
-    }
-
-    /// Where the page starts, for items stored in the table partition `table_pk`.
-    pub(crate) fn after(&self, table_pk: &str) -> Option<After> {
-        self.cursor
-            .as_deref()
-            .map(|c| After::in_partition(table_pk, c))
-    }
-}
-
-/// Which sort keys of the partition are read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Range {
-    /// Every one.
-    All,
-    /// From `.0` to `.1`, both included.
-    Between(String, String),
-    /// Those strictly before this one.
-    Below(String),
-}
-
-impl Range {
-    /// Ids of kind `K` (`{prefix}_{ulid}`) minted from `since_ms` to `until_ms` (either open).
-    pub(crate) fn ids<K: IdKind>(since_ms: Option<u64>, until_ms: Option<u64>) -> Self {
-        let prefix = K::PREFIX;
-        let lo = ulid::Ulid::from_parts(since_ms.unwrap_or(0).min(MAX_MS), 0);
-        let hi = ulid::Ulid::from_parts(until_ms.unwrap_or(MAX_MS).min(MAX_MS), u128::MAX);
-        Self::Between(format!("{prefix}_{lo}"), format!("{prefix}_{hi}"))
-    }
-}
 
 /// One partition read: the table's (`index: None`) or an index's, whose key attributes are
 /// `{index}pk` / `{index}sk` (`gsi1pk`, `duesk`, …).
@@ -260,33 +162,14 @@ struct Expressions {
     values: Vec<(String, String)>,
 }
 
-/// The item a page resumes after: its sort key in the partition read, and its table key.
-#[derive(Debug, Clone)]
-pub(crate) struct After {
-    pub sk: String,
-    pub table_pk: String,
-    pub table_sk: String,
-}
-
-impl After {
-    /// An item of table partition `table_pk` whose sort key (in the table and any index read)
-    /// is `sk`.
-    pub(crate) fn in_partition(table_pk: &str, sk: &str) -> Self {
-        Self {
-            sk: sk.to_owned(),
-            table_pk: table_pk.to_owned(),
-            table_sk: sk.to_owned(),
-        }
-    }
-}
-
 /// One page of at most `limit` items after `after`, and the cursor of the next (if any).
 pub(crate) async fn page(
     state: &AppState,
     query: &Query,
     limit: i32,
     after: Option<&After>,
-) -> Result<(Vec<Item>, Option<String>), StorageError> {
+) -> Result<Page<Item>, StorageError> {
+    let page = |items, next_cursor| Page { items, next_cursor };
     let mut start = after.map(|a| query.start_key(a));
     let mut out = Vec::new();
     for _ in 0..MAX_READS {
@@ -294,14 +177,15 @@ pub(crate) async fn page(
         let (items, last) = query.read(state, Some(want), start.take()).await?;
         out.extend(items);
         match last {
-            None => return Ok((out, None)),
+            None => return Ok(page(out, None)),
             Some(last) if out.len() >= usize::try_from(limit).unwrap_or(0) => {
-                return Ok((out, query.cursor(&last)))
+                return Ok(page(out, query.cursor(&last)))
             }
             Some(last) => start = Some(last),
         }
     }
-    Ok((out, start.and_then(|last| query.cursor(&last))))
+    let next = start.and_then(|last| query.cursor(&last));
+    Ok(page(out, next))
 }
 
 /// Every item of the query, page after page.
@@ -321,39 +205,11 @@ pub(crate) async fn all(state: &AppState, query: &Query) -> Result<Vec<Item>, St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{Notification, Refund};
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()
             .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
             .collect()
-    }
-
-    #[test]
-    fn an_id_range_spans_every_id_minted_in_it() {
-        let Range::Between(lo, hi) = Range::ids::<Notification>(Some(1_000), Some(2_000)) else {
-            panic!("not a between");
-        };
-        let inside = ulid::Ulid::from_parts(1_500, 42);
-        let first = ulid::Ulid::from_parts(1_000, 0);
-        let last = ulid::Ulid::from_parts(2_000, (1u128 << 80) - 1);
-        for id in [inside, first, last] {
-            let id = format!("ntf_{id}");
-            assert!(lo <= id && id <= hi, "{id} outside {lo}..{hi}");
-        }
-        let later = format!("ntf_{}", ulid::Ulid::from_parts(2_001, 0));
-        assert!(later > hi);
-        // Open ends take every id of the kind, and no other kind.
-        let Range::Between(lo, hi) = Range::ids::<Refund>(None, None) else {
-            panic!("not a between");
-        };
-        assert_eq!(lo, "ref_00000000000000000000000000");
-        assert_eq!(hi, "ref_7ZZZZZZZZZZZZZZZZZZZZZZZZZ");
-        // A time past what a ULID holds is the last one, not a wrapped-around early one.
-        assert_eq!(
-            Range::ids::<Refund>(None, Some(u64::MAX)),
-            Range::ids::<Refund>(None, None)
-        );
     }
 
     #[test]
