@@ -65,6 +65,20 @@ pub fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) 
     kind_of(err) == StorageErrorKind::ConditionFailed
 }
 
+/// Whether a conditional write took effect: `Ok(false)` when its condition failed (a lost race,
+/// an item already there or gone), any other failure classified as a [`StorageError`].
+pub fn applied<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, StorageError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if is_conditional_failure(&err) => Ok(false),
+        Err(err) => Err(storage_error(err)),
+    }
+}
+
 pub fn is_transaction_conflict<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     kind_of(err) == StorageErrorKind::TransactionConflict
 }

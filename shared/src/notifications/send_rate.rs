@@ -14,7 +14,7 @@
 //! many senders ask at once. The item expires a minute after its second; each second is a new
 //! partition key, so no counter partition stays hot.
 
-use crate::db::{self, storage_error, StorageError};
+use crate::db::{self, StorageError};
 use crate::AppState;
 
 /// The counter item of one second.
@@ -43,9 +43,5 @@ pub async fn admit(state: &AppState) -> Result<bool, StorageError> {
         .expression_attribute_values(":rate", db::n(rate))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e)),
-    }
+    db::applied(result)
 }

@@ -3,7 +3,7 @@
 //! themselves are written by [`super::store`].
 
 use super::store::pay_pk;
-use crate::db::{self, storage_error, StorageError};
+use crate::db::{self, StorageError};
 use crate::ids::{PaymentId, ProjectId};
 use crate::paging::{self, Query, Range};
 use crate::AppState;
@@ -70,9 +70,5 @@ pub async fn reschedule(
         .expression_attribute_values(":one", db::n(1))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e)),
-    }
+    db::applied(result)
 }

@@ -15,7 +15,7 @@
 //!   notice refused here needs; and if every retry is refused too, the reconciler still checks
 //!   each watched payment on its own schedule. No real notification is lost, only delayed.
 
-use crate::db::{self, storage_error};
+use crate::db;
 use crate::error::ApiError;
 use crate::ids::ProjectId;
 use crate::tenancy::ratelimit;
@@ -55,11 +55,7 @@ pub async fn claim(
         .expression_attribute_values(":now", db::n(now.unix_timestamp()))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e).into()),
-    }
+    db::applied(result).map_err(Into::into)
 }
 
 /// Gives a claim back when its notice was refused (rate limit, queue down), so Mercado Pago's

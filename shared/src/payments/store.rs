@@ -118,11 +118,7 @@ pub async fn replace(
         .expression_attribute_values(":v", db::n(old_version))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e)),
-    }
+    db::applied(result)
 }
 
 pub async fn get(

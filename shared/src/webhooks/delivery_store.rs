@@ -204,11 +204,7 @@ pub async fn replace_if(
         .expression_attribute_names("#st", "status")
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(err) if db::is_conditional_failure(&err) => Ok(false),
-        Err(err) => Err(storage_error(err)),
-    }
+    db::applied(result)
 }
 
 pub fn guard_expression(prev: &Delivery) -> &'static str {

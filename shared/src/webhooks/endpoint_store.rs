@@ -263,11 +263,7 @@ pub async fn delete(
         .condition_expression("attribute_exists(pk)")
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(err) if db::is_conditional_failure(&err) => Ok(false),
-        Err(err) => Err(storage_error(err)),
-    }
+    db::applied(result)
 }
 
 /// Health bookkeeping after an attempt: a success clears `failing_since`, a failure starts it.
@@ -321,11 +317,7 @@ pub async fn disable(
         .expression_attribute_values(":now", db::s(now))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(err) if db::is_conditional_failure(&err) => Ok(false),
-        Err(err) => Err(storage_error(err)),
-    }
+    db::applied(result)
 }
 
 #[cfg(test)]

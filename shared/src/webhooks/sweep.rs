@@ -6,7 +6,7 @@
 
 use super::delivery_store::{self, DUE_SHARDS, SWEEP_GRACE_MS};
 use super::queue;
-use crate::db::{self, storage_error, Item, StorageError};
+use crate::db::{self, Item, StorageError};
 use crate::ids::{DeliveryId, ProjectId};
 use crate::paging::{self, Query, Range};
 use crate::AppState;
@@ -103,11 +103,7 @@ async fn claim(state: &AppState, entry: &Entry, now_ms: i64) -> Result<bool, Sto
         .expression_attribute_values(":old", db::s(old_sk))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if db::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(storage_error(e)),
-    }
+    db::applied(result)
 }
 
 #[cfg(test)]

@@ -15,25 +15,23 @@ use crate::payments::store::{self, Marker};
 /// payment can 404 for a moment (eventual consistency); a forged id stays 404.
 pub const NOT_FOUND_RECEIVES: u32 = 3;
 
-/// What becomes of a receive whose provider call failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What becomes of a receive whose provider call failed (the provider error is its cause).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnProviderError {
     /// Redelivered later (with backoff).
-    Retry(String),
+    Retry,
     /// Acknowledged and forgotten.
     Drop,
     /// Kept in the DLQ: retrying cannot help.
-    Refuse(String),
+    Refuse,
 }
 
 pub fn on_provider_error(e: &ProviderError, receives: u32) -> OnProviderError {
     match e {
-        ProviderError::Unavailable(m) => OnProviderError::Retry(m.clone()),
-        ProviderError::NotFound if receives < NOT_FOUND_RECEIVES => {
-            OnProviderError::Retry("not found yet".into())
-        }
+        ProviderError::Unavailable(_) => OnProviderError::Retry,
+        ProviderError::NotFound if receives < NOT_FOUND_RECEIVES => OnProviderError::Retry,
         ProviderError::NotFound => OnProviderError::Drop,
-        e => OnProviderError::Refuse(e.to_string()),
+        _ => OnProviderError::Refuse,
     }
 }
 

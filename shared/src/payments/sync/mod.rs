@@ -109,12 +109,12 @@ async fn handle(state: &AppState, message: &SqsMessage, receives: u32) -> Result
         Ok(()) => Ok(()),
         Err(SyncError::Storage(e)) => Err(e.into()),
         Err(SyncError::Provider(e)) => match decision::on_provider_error(&e, receives) {
-            OnProviderError::Retry(_) => Err(MessageError::retry(e)),
+            OnProviderError::Retry => Err(MessageError::retry(e)),
             OnProviderError::Drop => {
                 tracing::info!(project_id = %project.id, "provider resource not found for this project: dropped");
                 Ok(())
             }
-            OnProviderError::Refuse(_) => Err(MessageError::dead_letter(e)),
+            OnProviderError::Refuse => Err(MessageError::dead_letter(e)),
         },
     }
 }

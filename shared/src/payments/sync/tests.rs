@@ -102,9 +102,9 @@ impl Sim {
         match self.provider.fetch_payment(id).await {
             Ok(pp) => Receipt::Acked(self.apply(&pp)),
             Err(e) => match decision::on_provider_error(&e, receives) {
-                OnProviderError::Retry(m) => Receipt::Retried(m),
+                OnProviderError::Retry => Receipt::Retried(e.to_string()),
                 OnProviderError::Drop => Receipt::Dropped,
-                OnProviderError::Refuse(m) => Receipt::Refused(m),
+                OnProviderError::Refuse => Receipt::Refused(e.to_string()),
             },
         }
     }
@@ -338,7 +338,7 @@ async fn an_unavailable_provider_is_retried() {
         .fail_next(ProviderError::Unavailable("HTTP 503".into()));
     assert_eq!(
         sim.receive("1", 1).await,
-        Receipt::Retried("HTTP 503".into())
+        Receipt::Retried("payment provider unavailable: HTTP 503".into())
     );
     assert_eq!(sim.payment.status, Status::Pending);
     assert_eq!(sim.receive("1", 2).await, Receipt::Acked(None));
@@ -348,7 +348,7 @@ async fn an_unavailable_provider_is_retried() {
 #[tokio::test]
 async fn not_found_is_retried_for_a_while_then_dropped() {
     let mut sim = Sim::new();
-    let not_found = Receipt::Retried("not found yet".into());
+    let not_found = Receipt::Retried("not found at the payment provider".into());
     assert_eq!(sim.receive("404", 1).await, not_found);
     assert_eq!(sim.receive("404", 2).await, not_found);
     assert_eq!(sim.receive("404", 3).await, Receipt::Dropped);
